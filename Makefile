@@ -1,0 +1,47 @@
+# Every command the README names. Needs only python3 (with venv) and make:
+# the first target that needs them creates .venv and installs everything.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# pyproject.toml keeps torch loose so that Colab's own torch is used there;
+# here we pin the CPU build (an unpinned torch would pull a multi-GB CUDA build).
+TORCH  ?= torch==2.13.0
+JB_FLAGS := -W -n --keep-going
+NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with book/sanitize.cfg
+
+.PHONY: install book test test-unit test-notebooks execute bench clean
+
+$(VENV)/.installed: pyproject.toml Makefile
+	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu install it with: apt-get install python3-venv" >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[book,test]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+## book: build the HTML book into _build/html (notebooks are not re-executed)
+book: install
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	@echo "open _build/html/index.html"
+
+## test: unit tests, the book build, then every notebook under nbval (with per-notebook times)
+test: test-unit test-notebooks
+
+test-unit: install
+	$(BIN)/python -m pytest -q tests
+
+test-notebooks: install
+	$(BIN)/python -m pytest -q $(NBVAL_FLAGS) book
+
+## execute: re-run every notebook in place, in order, each from a clean kernel
+execute: install
+	$(BIN)/python scripts/execute_notebooks.py book
+
+## bench: the benchmarks under benchmarks/
+bench: install
+	$(BIN)/python benchmarks/fit_overhead.py
+
+clean:
+	rm -rf _build .pytest_cache

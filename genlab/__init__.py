@@ -1,0 +1,24 @@
+"""genlab: GANs, VAEs, RNN sequence models and their combinations, in small readable PyTorch."""
+
+from genlab import data, losses, metrics, models, viz
+from genlab.checkpoint import load_checkpoint, save_checkpoint
+from genlab.models import GAN, VAE, GenerativeModel
+from genlab.train import TrainingDiverged, device, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GAN",
+    "VAE",
+    "GenerativeModel",
+    "TrainingDiverged",
+    "data",
+    "device",
+    "fit",
+    "load_checkpoint",
+    "losses",
+    "metrics",
+    "models",
+    "save_checkpoint",
+    "viz",
+]

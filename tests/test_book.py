@@ -1,0 +1,358 @@
+"""The book builds cleanly and its pages are wired up correctly.
+
+The build runs once per test session into a temporary folder, with Sphinx
+warnings turned into errors (``-W``) and nitpicky reference checking (``-n``),
+so a broken cross-reference or citation fails here.  The checks below then
+inspect the HTML that was produced.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+REPO_URL = CONFIG["repository"]["url"].rstrip("/")
+
+# The chapter-1 notebook page, whose Colab button and images are checked.
+CH1_NOTEBOOK = "book/01_background/first_taste"
+
+# Files in book/ that are not pages.
+NOT_PAGES = {"references.bib", "sanitize.cfg"}
+
+
+# --------------------------------------------------------------------------
+# helpers
+
+
+def _toc_files(node) -> list[str]:
+    """Every ``root``/``file`` entry of the table of contents, in order."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key in ("root", "file"):
+            if isinstance(node.get(key), str):
+                found.append(node[key])
+        for value in node.values():
+            if isinstance(value, (list, dict)):
+                found.extend(_toc_files(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_toc_files(item))
+    return found
+
+
+def _strip_suffix(path: str) -> str:
+    for suffix in (".md", ".ipynb"):
+        if path.endswith(suffix):
+            return path[: -len(suffix)]
+    return path
+
+
+TOC_FILES = [_strip_suffix(f) for f in _toc_files(TOC)]
+
+
+class _Tags(HTMLParser):
+    """Collects (tag, attributes) for every start tag of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, {k: (v or "") for k, v in attrs}))
+
+    handle_startendtag = handle_starttag
+
+
+def _tags(page: Path) -> list[tuple[str, dict[str, str]]]:
+    parser = _Tags()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser.tags
+
+
+def _is_external(url: str) -> bool:
+    return url.startswith(("http://", "https://", "//"))
+
+
+def _local_target(page: Path, url: str) -> Path:
+    """The file a relative URL on ``page`` points at (query/fragment dropped)."""
+    path = url.split("#", 1)[0].split("?", 1)[0]
+    return (page.parent / path).resolve()
+
+
+def _notebooks() -> list[Path]:
+    return sorted(
+        p
+        for p in BOOK.rglob("*.ipynb")
+        if "_build" not in p.parts and ".ipynb_checkpoints" not in p.parts
+    )
+
+
+def _source_text(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+# --------------------------------------------------------------------------
+# the build
+
+
+@pytest.fixture(scope="module")
+def html(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("book")
+    jb = Path(sys.executable).parent / "jupyter-book"
+    assert jb.exists(), f"jupyter-book not found next to {sys.executable}"
+    cmd = [str(jb), "build", str(ROOT), "--path-output", str(out),
+           "-W", "-n", "--keep-going"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, (
+        f"book build failed ({proc.returncode})\n"
+        f"--- stdout ---\n{proc.stdout[-8000:]}\n--- stderr ---\n{proc.stderr[-8000:]}"
+    )
+    site = out / "_build" / "html"
+    assert (site / "index.html").is_file()
+    return site
+
+
+def _pages(html: Path) -> list[Path]:
+    """The site's pages (theme templates copied into _static are not pages)."""
+    return sorted(p for p in html.rglob("*.html") if "_static" not in p.relative_to(html).parts)
+
+
+# --------------------------------------------------------------------------
+# structure
+
+
+def test_index_exists(html):
+    assert (html / "index.html").is_file()
+    assert (html / "book" / "index.html").is_file()
+
+
+def test_every_toc_entry_has_a_page(html):
+    assert TOC_FILES[0] == "book/index"
+    missing = [f for f in TOC_FILES if not (html / f"{f}.html").is_file()]
+    assert not missing, f"toc entries without an HTML page: {missing}"
+
+
+def test_chapters_in_order(html):
+    chapters = [
+        "book/01_background/index",
+        "book/02_concepts/index",
+        "book/03_math/index",
+        "book/04_code/index",
+        "book/05_analysis/index",
+        "book/06_future/index",
+        "book/07_combining/index",
+        "book/08_summary/index",
+    ]
+    for chapter in chapters:
+        assert (html / f"{chapter}.html").is_file(), chapter
+    positions = [TOC_FILES.index(c) for c in chapters]
+    assert positions == sorted(positions), "chapters are out of order in _toc.yml"
+    assert TOC_FILES[-1] == "book/bibliography"
+
+
+def test_only_toc_pages_are_built(html):
+    """Nothing outside the toc (the venv, the package, tests) becomes a page."""
+    expected = {f"{f}.html" for f in TOC_FILES}
+    expected |= {"index.html", "genindex.html", "search.html"}
+    built = {p.relative_to(html).as_posix() for p in _pages(html)}
+    extra = sorted(built - expected)
+    assert not extra, f"pages built that are not in _toc.yml: {extra[:20]}"
+
+
+def test_every_book_source_is_in_the_toc():
+    """A page left out of _toc.yml would silently vanish from the book."""
+    listed = set(TOC_FILES)
+    sources = [
+        p for p in BOOK.rglob("*")
+        if p.suffix in {".md", ".ipynb"}
+        and "_build" not in p.parts
+        and ".ipynb_checkpoints" not in p.parts
+        and p.name not in NOT_PAGES
+    ]
+    orphans = sorted(
+        _strip_suffix(p.relative_to(ROOT).as_posix())
+        for p in sources
+        if _strip_suffix(p.relative_to(ROOT).as_posix()) not in listed
+    )
+    assert not orphans, f"files under book/ missing from _toc.yml: {orphans}"
+
+
+# --------------------------------------------------------------------------
+# math, served locally
+
+
+def test_mathjax_is_served_locally(html):
+    loaders = 0
+    for page in _pages(html):
+        for tag, attrs in _tags(page):
+            src = attrs.get("src", "")
+            if tag != "script" or "mathjax" not in src.lower():
+                continue
+            loaders += 1
+            assert not _is_external(src), f"{page.name} loads MathJax from {src}"
+            target = _local_target(page, src)
+            assert target.is_file(), f"{page.name}: MathJax file {target} missing"
+            assert (html / "_static") in target.parents, (
+                f"{page.name}: MathJax at {target} is not under _static"
+            )
+    assert loaders > 0, "no page loads MathJax, although the book has math"
+
+
+def test_dollar_math_is_rendered(html):
+    text = (html / "book" / "index.html").read_text(encoding="utf-8")
+    # $...$ becomes \(...\) and $$...$$ becomes \[...\] inside math elements.
+    assert re.search(r'class="math[^"]*"[^>]*>\s*\\\(', text), "no inline math"
+    assert re.search(r'class="math[^"]*"[^>]*>\s*\\\[', text), "no display math"
+
+
+def test_no_external_scripts_or_stylesheets(html):
+    """Pages work offline: no script or stylesheet comes from another host."""
+    offenders = []
+    for page in _pages(html):
+        for tag, attrs in _tags(page):
+            if tag == "script" and _is_external(attrs.get("src", "")):
+                offenders.append((page.relative_to(html).as_posix(), attrs["src"]))
+            if (tag == "link" and "stylesheet" in attrs.get("rel", "")
+                    and _is_external(attrs.get("href", ""))):
+                offenders.append((page.relative_to(html).as_posix(), attrs["href"]))
+    assert not offenders, f"external resources: {offenders[:20]}"
+
+
+# --------------------------------------------------------------------------
+# bibliography
+
+
+def _cited_keys() -> set[str]:
+    keys: set[str] = set()
+    pattern = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
+    texts = [p.read_text(encoding="utf-8") for p in BOOK.rglob("*.md")
+             if "_build" not in p.parts]
+    for nb in _notebooks():
+        cells = json.loads(nb.read_text(encoding="utf-8")).get("cells", [])
+        texts += [_source_text(c) for c in cells if c.get("cell_type") == "markdown"]
+    for text in texts:
+        for group in pattern.findall(text):
+            keys.update(k.strip() for k in group.split(",") if k.strip())
+    return keys
+
+
+def test_bibliography_lists_the_cited_works(html):
+    cited = _cited_keys()
+    assert {"goodfellow2014gan", "kingma2014vae"} <= cited
+    page = (html / "book" / "bibliography.html").read_text(encoding="utf-8")
+    # bibtex_cite_id in _config.yml gives every entry the anchor cite-<key>.
+    missing = sorted(k for k in cited if f'id="cite-{k.lower()}"' not in page)
+    assert not missing, f"cited but absent from the bibliography: {missing}"
+
+
+# --------------------------------------------------------------------------
+# launch button and images on the chapter-1 notebook
+
+
+def test_colab_link_points_at_the_notebook(html):
+    parts = urlparse(REPO_URL).path.strip("/").split("/")
+    org, repo = parts[0], parts[1]
+    branch = CONFIG["repository"].get("branch", "main")
+    book_path = (CONFIG["repository"].get("path_to_book") or "").strip("/")
+    prefix = f"{book_path}/" if book_path else ""
+    colab = CONFIG["launch_buttons"]["colab_url"].rstrip("/")
+    expected = f"{colab}/github/{org}/{repo}/blob/{branch}/{prefix}{CH1_NOTEBOOK}.ipynb"
+
+    page = html / f"{CH1_NOTEBOOK}.html"
+    links = [a.get("href", "") for tag, a in _tags(page) if tag == "a"]
+    colab_links = [h for h in links if h.startswith(colab)]
+    assert colab_links == [expected], f"Colab links: {colab_links}, expected {expected}"
+
+
+def test_chapter1_images_exist(html):
+    for name in ("book/01_background/index", CH1_NOTEBOOK):
+        page = html / f"{name}.html"
+        for tag, attrs in _tags(page):
+            src = attrs.get("src", "")
+            if tag != "img" or not src or src.startswith("data:"):
+                continue
+            assert not _is_external(src), f"{name}: external image {src}"
+            assert _local_target(page, src).is_file(), f"{name}: missing image {src}"
+
+
+# --------------------------------------------------------------------------
+# the notebooks' install cell
+
+
+_GIT_URL = re.compile(r"git\+(https?://[^\s\"'@#]+)")
+
+
+def _install_cell_problem(nb: Path) -> str | None:
+    """Why the notebook's first code cell is not the install cell, or None."""
+    cells = json.loads(nb.read_text(encoding="utf-8")).get("cells", [])
+    code = [c for c in cells if c.get("cell_type") == "code"]
+    if not code:
+        return None
+    src = _source_text(code[0])
+    lines = [ln.strip() for ln in src.splitlines()]
+    if "try:" not in lines or "import genlab" not in lines:
+        return "does not try `import genlab`"
+    if not any(ln.startswith("except ImportError") for ln in lines):
+        return "does not fall back on ImportError"
+    if "pip install" not in src:
+        return "does not pip-install genlab"
+    urls = _GIT_URL.findall(src)
+    if not urls:
+        return "has no git+<url> to install from"
+    for url in urls:
+        url = url.rstrip("/")
+        url = url[:-4] if url.endswith(".git") else url
+        if url != REPO_URL:
+            return f"installs from {url}, but _config.yml says {REPO_URL}"
+    return None
+
+
+def test_install_cell_uses_the_configured_repository():
+    notebooks = _notebooks()
+    assert notebooks, "no notebooks under book/"
+    problems = {
+        nb.relative_to(ROOT).as_posix(): why
+        for nb in notebooks
+        if (why := _install_cell_problem(nb)) is not None
+    }
+    assert not problems, f"first code cell is not the install cell: {problems}"
+
+
+def test_install_cell_check_itself(tmp_path):
+    """The checker accepts the documented cell and rejects a wrong URL."""
+    good = (
+        "try:\n"
+        "    import genlab\n"
+        "except ImportError:  # on Colab: install the book's package\n"
+        f'    %pip install -q "genlab @ git+{REPO_URL}"\n'
+        "    import genlab\n"
+    )
+
+    def notebook(source: str) -> Path:
+        path = tmp_path / f"nb{len(list(tmp_path.iterdir()))}.ipynb"
+        cells = [{"cell_type": "markdown", "metadata": {}, "source": "# t"}]
+        if source:
+            cells.append({"cell_type": "code", "metadata": {}, "source": source,
+                          "outputs": [], "execution_count": None})
+        path.write_text(json.dumps({"cells": cells, "metadata": {},
+                                    "nbformat": 4, "nbformat_minor": 5}))
+        return path
+
+    assert _install_cell_problem(notebook(good)) is None
+    assert _install_cell_problem(notebook("")) is None
+    assert _install_cell_problem(notebook(good.replace(REPO_URL, REPO_URL + "@main"))) is None
+    assert _install_cell_problem(notebook(good.replace(REPO_URL, "https://github.com/x/y")))
+    assert _install_cell_problem(notebook("import genlab\n"))

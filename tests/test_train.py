@@ -1,0 +1,196 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+import genlab
+from genlab.checkpoint import atomic_save, load_checkpoint
+from helpers import tiny_gan, tiny_vae
+
+
+def params(model) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in model.state_dict().values()]
+
+
+@pytest.mark.parametrize("make", [tiny_gan, tiny_vae])
+def test_fit_returns_one_value_per_step_and_learns(make, ring_data):
+    model = make()
+    history = genlab.fit(model, ring_data, steps=30, batch_size=64, device="cpu")
+    assert history and all(len(v) == 30 for v in history.values())
+
+
+def test_vae_loss_goes_down(ring_data):
+    history = genlab.fit(tiny_vae(), ring_data, steps=300, batch_size=128, device="cpu")
+    first, last = sum(history["loss"][:20]) / 20, sum(history["loss"][-20:]) / 20
+    assert last < first - 0.5
+
+
+def test_same_seed_same_result_on_cpu(ring_data):
+    a, b = tiny_gan(), tiny_gan()
+    ha = genlab.fit(a, ring_data, steps=20, batch_size=32, device="cpu", seed=5)
+    hb = genlab.fit(b, ring_data, steps=20, batch_size=32, device="cpu", seed=5)
+    assert ha == hb
+    assert all(torch.equal(x, y) for x, y in zip(params(a), params(b)))
+    c = tiny_gan()
+    genlab.fit(c, ring_data, steps=20, batch_size=32, device="cpu", seed=6)
+    assert not all(torch.equal(x, y) for x, y in zip(params(a), params(c)))
+
+
+def test_fit_accepts_tuples_and_tensor_datasets(ring_data):
+    labels = torch.arange(len(ring_data))
+    for data in [(ring_data, labels), TensorDataset(ring_data, labels)]:
+        history = genlab.fit(tiny_vae(), data, steps=3, batch_size=16, device="cpu")
+        assert len(history["loss"]) == 3
+
+
+def test_every_sample_is_seen_once_per_epoch(ring_data):
+    seen = []
+
+    class Recorder(genlab.VAE):
+        def train_step(self, batch, optimizers):
+            seen.append(batch[1])
+            return {"loss": 0.0}
+
+    torch.manual_seed(0)
+    model = Recorder.mlp(hidden=4, depth=1)
+    index = torch.arange(len(ring_data))
+    genlab.fit(model, (ring_data, index), steps=8, batch_size=64, device="cpu")  # 512 / 64 = 8 batches
+    assert torch.equal(torch.cat(seen).sort().values, index)
+
+
+@pytest.mark.parametrize("make", [tiny_gan, tiny_vae])
+def test_resume_is_bit_identical_to_an_uninterrupted_run(make, ring_data, tmp_path):
+    # 512 samples in batches of 48: 10 batches an epoch, so the resume happens mid-epoch.
+    full = make()
+    full_history = genlab.fit(full, ring_data, steps=25, batch_size=48, device="cpu", seed=1)
+
+    ckpt = tmp_path / "run.pt"
+    first = make()
+    genlab.fit(first, ring_data, steps=13, batch_size=48, device="cpu", seed=1, checkpoint=ckpt)
+    resumed = make(seed=99)  # a different initialisation: everything must come from the checkpoint
+    torch.manual_seed(12345)  # and from no global state left behind
+    history = genlab.fit(resumed, ring_data, steps=25, batch_size=48, device="cpu", seed=1,
+                         checkpoint=ckpt, resume=True)
+    assert all(torch.equal(x, y) for x, y in zip(params(full), params(resumed)))
+    assert history == full_history
+    assert torch.equal(full.sample(5, generator=torch.Generator().manual_seed(0)),
+                       resumed.sample(5, generator=torch.Generator().manual_seed(0)))
+
+
+def test_checkpoint_contents_load_with_weights_only(ring_data, tmp_path):
+    ckpt = tmp_path / "gan.pt"
+    gan = tiny_gan()
+    genlab.fit(gan, ring_data, steps=6, batch_size=32, device="cpu", checkpoint=ckpt, checkpoint_every=3)
+    state = torch.load(ckpt, weights_only=True)
+    assert state["step"] == 6 and len(state["optimizers"]) == 2
+    assert set(state["history"]) == {"d_loss", "g_loss"} and len(state["history"]["d_loss"]) == 6
+    other = tiny_gan(seed=3)
+    load_checkpoint(ckpt, other, restore_rng=False)
+    assert all(torch.equal(x, y) for x, y in zip(params(gan), params(other)))
+
+
+class PoisonedVAE(genlab.VAE):
+    """A VAE whose data turns to NaN from step `poison_at` on, as a diverging run would."""
+
+    poison_at = 10**9
+    calls = 0
+
+    def train_step(self, batch, optimizers):
+        self.calls += 1
+        if self.calls > self.poison_at:
+            batch = batch * float("nan")
+        return super().train_step(batch, optimizers)
+
+
+def test_divergence_stops_with_step_and_loss_and_keeps_last_good_checkpoint(ring_data, tmp_path):
+    ckpt = tmp_path / "run.pt"
+    torch.manual_seed(0)
+    model = PoisonedVAE.mlp(hidden=16, depth=1)
+    model.poison_at = 17
+    with pytest.raises(genlab.TrainingDiverged, match=r"step 17: loss 'loss' = nan") as info:
+        genlab.fit(model, ring_data, steps=40, batch_size=32, device="cpu", checkpoint=ckpt, checkpoint_every=5)
+    assert str(ckpt) in str(info.value)
+
+    # The checkpoint is the one from step 15, finite and equal to a clean run's step 15.
+    clean = tiny_vae()
+    genlab.fit(clean, ring_data, steps=15, batch_size=32, device="cpu")
+    state = torch.load(ckpt, weights_only=True)
+    assert state["step"] == 15
+    assert all(torch.isfinite(t).all() for t in state["model"].values())
+    assert all(torch.equal(a, b) for a, b in zip(state["model"].values(), params(clean)))
+    assert [p.name for p in tmp_path.iterdir()] == ["run.pt"]
+
+
+def test_an_interrupted_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+    path = tmp_path / "state.pt"
+    atomic_save({"step": 1}, path)
+
+    def failing_save(obj, f):
+        f.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_save({"step": 2}, path)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True) == {"step": 1}
+    assert os.listdir(tmp_path) == ["state.pt"]
+
+
+def test_callback_is_called_on_schedule(ring_data):
+    calls = []
+    genlab.fit(tiny_vae(), ring_data, steps=10, batch_size=32, device="cpu",
+               callback=lambda step, model, history: calls.append((step, len(history["loss"]))), callback_every=4)
+    assert calls == [(4, 4), (8, 8)]
+
+
+def test_zero_steps_is_allowed(ring_data):
+    assert genlab.fit(tiny_vae(), ring_data, steps=0, batch_size=32, device="cpu") == {}
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(data=torch.zeros(10, 3)), r"expects samples of shape \(2,\).*got data of shape \(10, 3\)"),
+        (dict(data=torch.zeros(10)), r"got data of shape \(10,\)"),
+        (dict(data=torch.zeros(0, 2)), "dataset is empty"),
+        (dict(batch_size=0), "batch_size must be a positive integer"),
+        (dict(batch_size=-4), "batch_size must be a positive integer"),
+        (dict(batch_size=1000), "batch_size 1000 is larger than the dataset"),
+        (dict(steps=-1), "steps must be a non-negative integer"),
+        (dict(data=torch.tensor([[0.0, 1.0], [float("nan"), 0.0], [1.0, 1.0]])), "NaN or infinite .* first at index 1"),
+        (dict(data=torch.tensor([[0.0, float("inf")], [1.0, 1.0]])), "NaN or infinite"),
+        (dict(amp=True), "only supported on CUDA"),
+        (dict(resume=True), "need a checkpoint path"),
+    ],
+)
+def test_bad_input_is_named(kwargs, message, ring_data):
+    args = dict(data=ring_data[:100], steps=5, batch_size=16, device="cpu") | kwargs
+    data = args.pop("data")
+    with pytest.raises(ValueError, match=message):
+        genlab.fit(tiny_vae(), data, **args)
+
+
+def test_wrong_data_type_is_named():
+    with pytest.raises(TypeError, match="data must be a Tensor"):
+        genlab.fit(tiny_vae(), [[0.0, 1.0]], steps=1, batch_size=1, device="cpu")
+
+
+def test_missing_checkpoint_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
+        load_checkpoint(tmp_path / "nothing.pt", tiny_vae())
+
+
+def test_default_device_is_a_real_device():
+    dev = genlab.device()
+    assert torch.zeros(1, device=dev).device.type == dev.type
+    if not torch.cuda.is_available():
+        assert dev.type in {"cpu", "mps"}
+
+
+def test_progress_bar_is_quiet_off_a_terminal(ring_data, capsys):
+    genlab.fit(tiny_vae(), ring_data, steps=5, batch_size=32, device="cpu")
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
