@@ -71,3 +71,20 @@ def test_digits_are_scaled_as_asked(value_range):
 def test_digits_reject_other_ranges():
     with pytest.raises(ValueError, match="value_range"):
         digits((0, 255))
+
+
+def test_split_is_seeded_disjoint_and_complete():
+    from genlab.data import split
+
+    data = digits()
+    train, test = split(data, 0.25, seed=1)
+    assert len(train) + len(test) == len(data) and len(test) == round(0.25 * len(data))
+    again_train, _ = split(data, 0.25, seed=1)
+    assert torch.equal(train.tensors[0], again_train.tensors[0])
+    x = torch.arange(10.0)
+    a, b = split(x, 0.3, seed=0)
+    assert sorted(torch.cat([a, b]).tolist()) == x.tolist()
+    with pytest.raises(ValueError, match="test_fraction"):
+        split(x, 1.5)
+    with pytest.raises(ValueError, match="one side would be empty"):
+        split(x[:2], 0.1)
