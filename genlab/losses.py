@@ -1,6 +1,7 @@
 """Loss functions, each written from the equation it implements.
 
-Discriminators output logits l; D(x) = sigmoid(l). We use the identities
+GAN discriminators output logits l; D(x) = sigmoid(l). (For the hinge and Wasserstein
+losses the same network outputs an unbounded critic score instead.) We use the identities
 log sigmoid(l) = -softplus(-l) and log(1 - sigmoid(l)) = -softplus(l), which are
 exact and numerically stable where the naive logarithms overflow.
 """
@@ -8,33 +9,96 @@ exact and numerically stable where the naive logarithms overflow.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-GAN_LOSSES = ("minimax", "non-saturating")
+GAN_LOSSES = ("minimax", "non-saturating", "hinge", "wgan-gp")
 
 
-def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    """-V(D, G) for a fixed G: the discriminator maximises
-    E_x[log D(x)] + E_z[log(1 - D(G(z)))]  (Goodfellow et al., 2014, eq. 1)."""
-    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+def _check_kind(kind: str) -> None:
+    if kind not in GAN_LOSSES:
+        raise ValueError(f"unknown GAN loss {kind!r}; choose one of {GAN_LOSSES}")
+
+
+def discriminator_loss(real_logits: Tensor, fake_logits: Tensor, kind: str = "non-saturating") -> Tensor:
+    """The discriminator's (critic's) loss on its outputs for real and generated samples.
+
+    Args:
+        real_logits, fake_logits: D's raw outputs, shape (B,) — logits for "minimax" and
+            "non-saturating", unbounded critic scores for "hinge" and "wgan-gp".
+        kind: one of GAN_LOSSES.
+    Returns:
+        A scalar to minimise.
+
+    - "minimax", "non-saturating": -V(D, G) for a fixed G; D maximises
+      E_x[log D(x)] + E_z[log(1 - D(G(z)))]  (Goodfellow et al., 2014, eq. 1).
+      Both variants train D the same way; they differ only in the generator's loss.
+    - "hinge": E_x[max(0, 1 - D(x))] + E_z[max(0, 1 + D(G(z)))]
+      (the hinge loss of Lim & Ye, 2017, as used by Miyato et al., 2018).
+    - "wgan-gp": E_z[D(G(z))] - E_x[D(x)], the negated Wasserstein-1 estimate of the
+      Kantorovich–Rubinstein dual (Arjovsky et al., 2017, algorithm 1). The critic must also be
+      kept 1-Lipschitz: add `gradient_penalty` (Gulrajani et al., 2017, eq. 3), which needs
+      the critic itself and so is not computed here.
+    """
+    _check_kind(kind)
+    if kind in ("minimax", "non-saturating"):
+        # log D = -softplus(-l), log(1 - D) = -softplus(l): see the module docstring.
+        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    if kind == "hinge":
+        return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+    return fake_logits.mean() - real_logits.mean()  # wgan-gp
 
 
 def generator_loss(fake_logits: Tensor, kind: str = "non-saturating") -> Tensor:
-    """The generator's objective on D's logits for generated samples.
+    """The generator's loss on D's outputs for generated samples, shape (B,) -> scalar.
 
     - "minimax": minimise E_z[log(1 - D(G(z)))], the value function itself. Its
       gradient vanishes when D confidently rejects the fakes (l -> -inf).
     - "non-saturating": minimise -E_z[log D(G(z))], the fix proposed in the same paper
       (Goodfellow et al., 2014, section 3); same fixed point, strong early gradients.
+    - "hinge", "wgan-gp": minimise -E_z[D(G(z))] (Lim & Ye, 2017;
+      Arjovsky et al., 2017, algorithm 1; Gulrajani et al., 2017, algorithm 1).
     """
+    _check_kind(kind)
     if kind == "minimax":
         return -F.softplus(fake_logits).mean()
     if kind == "non-saturating":
         return F.softplus(-fake_logits).mean()
-    raise ValueError(f"unknown GAN loss {kind!r}; choose one of {GAN_LOSSES}")
+    return -fake_logits.mean()  # hinge and wgan-gp
+
+
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor],
+    real: Tensor,
+    fake: Tensor,
+    *,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates (Gulrajani et al., 2017, eq. 3).
+
+    x_hat = eps * real + (1 - eps) * fake with one eps ~ U(0, 1) per sample; the gradient
+    norm is taken per sample over all data dimensions.
+
+    Args:
+        critic: (B, *data_shape) -> (B,) or (B, 1) scores.
+        real, fake: samples of the same shape (B, *data_shape); fake is detached here.
+        generator: optional torch.Generator for eps.
+    Returns:
+        A scalar (multiply by λ, 10 in the paper, and add to the critic's loss).
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake samples must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    eps = torch.rand(eps_shape, device=real.device, dtype=real.dtype, generator=generator)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    scores = critic(x_hat)
+    # create_graph=True: the penalty is itself differentiated w.r.t. the critic's weights.
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    grad_norm = grad.flatten(1).norm(2, dim=1)  # (B,)
+    return (grad_norm - 1).pow(2).mean()
 
 
 def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:

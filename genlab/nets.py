@@ -14,19 +14,23 @@ def MLP(
     depth: int = 3,
     activation: Callable[[], nn.Module] = nn.ReLU,
     out_activation: nn.Module | None = None,
+    spectral_norm: bool = False,
 ) -> nn.Sequential:
     """A multilayer perceptron with `depth` hidden layers of width `hidden`.
 
     (B, in_dim) -> (B, out_dim). `depth=0` gives a single linear map.
+    `spectral_norm=True` divides each weight by its largest singular value (Miyato et al., 2018),
+    making every linear layer 1-Lipschitz; used for discriminators.
     """
     if min(in_dim, out_dim, hidden) < 1 or depth < 0:
         raise ValueError(f"impossible MLP size: in={in_dim}, out={out_dim}, hidden={hidden}, depth={depth}")
+    wrap = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
     layers: list[nn.Module] = []
     width = in_dim
     for _ in range(depth):
-        layers += [nn.Linear(width, hidden), activation()]
+        layers += [wrap(nn.Linear(width, hidden)), activation()]
         width = hidden
-    layers.append(nn.Linear(width, out_dim))
+    layers.append(wrap(nn.Linear(width, out_dim)))
     if out_activation is not None:
         layers.append(out_activation)
     return nn.Sequential(*layers)

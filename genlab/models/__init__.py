@@ -2,6 +2,8 @@
 
 from genlab.models.base import GenerativeModel
 from genlab.models.gan import GAN
+from genlab.models.rnn import CharRNN
+from genlab.models.sequence_rnn import SequenceRNN
 from genlab.models.vae import VAE
 
-__all__ = ["GAN", "VAE", "GenerativeModel"]
+__all__ = ["CharRNN", "GAN", "GenerativeModel", "SequenceRNN", "VAE"]

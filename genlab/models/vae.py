@@ -1,11 +1,16 @@
 """Variational autoencoder (Kingma & Welling, 2014; Rezende et al., 2014).
 
-An encoder q_φ(z|x) (the approximate posterior) and a decoder p_θ(x|z) (the
-likelihood) are trained together by maximising the evidence lower bound
+A latent-variable model: a code z ~ p(z) = N(0, I) and a decoder p_θ(x|z) (the
+likelihood) define p_θ(x) = ∫ p_θ(x|z) p(z) dz. An encoder q_φ(z|x) (the approximate
+posterior) is trained with the decoder by maximising the evidence lower bound
 
     ELBO(x) = E_{q_φ(z|x)}[log p_θ(x|z)] - β · KL(q_φ(z|x) || p(z)) ≤ log p_θ(x)   (β = 1),
 
-with the expectation estimated by one reparameterised sample z = μ + σ ⊙ ε, ε ~ N(0, I).
+with the expectation estimated by one reparameterised sample z = μ + σ ⊙ ε, ε ~ N(0, I)
+(Kingma & Welling, 2014, eq. 10). There is no discriminator and no adversarial step.
+
+For evaluation, `log_likelihood` computes the importance-weighted bound of Burda et al.
+(2016), which tightens toward log p_θ(x) as the number of samples k grows.
 """
 
 from __future__ import annotations
@@ -18,9 +23,19 @@ from torch import Tensor, nn
 
 from genlab import losses
 from genlab.models.base import Batch, GenerativeModel
-from genlab.nets import MLP
+from genlab.nets import MLP, conv_decoder, conv_encoder
 
 LIKELIHOODS = ("gaussian", "bernoulli")
+
+
+def standard_normal_log_prob(z: Tensor) -> Tensor:
+    """log N(z; 0, I), summed over the last dimension: (..., d) -> (...)."""
+    return -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(dim=-1)
+
+
+def diagonal_normal_log_prob(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
+    """log N(z; μ, diag exp(logvar)), summed over the last dimension: (..., d) -> (...)."""
+    return -0.5 * ((z - mu).pow(2) * torch.exp(-logvar) + logvar + math.log(2 * math.pi)).sum(dim=-1)
 
 
 class VAE(GenerativeModel):
@@ -56,6 +71,8 @@ class VAE(GenerativeModel):
             raise ValueError(f"unknown likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
         if beta < 0:
             raise ValueError(f"beta must be non-negative, got {beta}")
+        if not isinstance(latent_dim, int) or latent_dim < 1:
+            raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
         self.encoder = encoder
         self.decoder = decoder
         self.latent_dim = latent_dim
@@ -80,8 +97,44 @@ class VAE(GenerativeModel):
             **kwargs,
         )
 
+    @classmethod
+    def conv(
+        cls,
+        image_shape: Sequence[int] = (1, 8, 8),
+        latent_dim: int = 8,
+        channels: Sequence[int] = (32, 64),
+        likelihood: str = "bernoulli",
+        **kwargs,
+    ) -> VAE:
+        """Convolutional encoder and decoder for images (C, H, W).
+
+        The encoder halves H and W once per entry of `channels` (so H and W must be
+        multiples of 2^len(channels)) and ends in 2 * latent_dim numbers; the decoder
+        mirrors it and has no output activation: its (B, C, H, W) output is read as
+        logits (Bernoulli) or means (Gaussian). No batch normalisation, so that every
+        image's likelihood depends on that image alone (a requirement of the bounds).
+        """
+        image_shape = tuple(image_shape)
+        if len(image_shape) != 3:
+            raise ValueError(f"image_shape must be (channels, height, width), got {image_shape}")
+        if not isinstance(latent_dim, int) or latent_dim < 1:
+            raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+        channels = tuple(channels)
+        if not channels or min(channels) < 1:
+            raise ValueError(f"channels must be a non-empty sequence of positive sizes, got {channels}")
+        return cls(
+            conv_encoder(image_shape, 2 * latent_dim, channels),
+            conv_decoder(latent_dim, image_shape, channels[::-1], batchnorm=False),
+            latent_dim=latent_dim,
+            data_shape=image_shape,
+            likelihood=likelihood,
+            **kwargs,
+        )
+
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         return [torch.optim.Adam(self.parameters(), lr=self.lr)]
+
+    # --- the model ----------------------------------------------------------------------
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """q(z|x): mean and log-variance, each (B, latent_dim)."""
@@ -98,6 +151,12 @@ class VAE(GenerativeModel):
             return losses.gaussian_log_likelihood(x, decoded, self.log_scale)
         return losses.bernoulli_log_likelihood(x, decoded)
 
+    def mean(self, decoded: Tensor) -> Tensor:
+        """E[x|z] from the decoder's output: the mean itself (Gaussian) or sigmoid(logits) (Bernoulli)."""
+        return decoded if self.likelihood == "gaussian" else torch.sigmoid(decoded)
+
+    # --- training: the ELBO -------------------------------------------------------------
+
     def elbo_terms(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """One-sample reconstruction term E_q[log p(x|z)] and KL(q(z|x) || p(z)), each (B,)."""
         mu, logvar = self.encode(x)
@@ -106,18 +165,98 @@ class VAE(GenerativeModel):
         return reconstruction, losses.gaussian_kl(mu, logvar)
 
     def elbo(self, x: Tensor) -> Tensor:
-        """Per-example evidence lower bound (β = 1, whatever the training β), (B,)."""
+        """Per-example evidence lower bound (β = 1, whatever the training β), (B, *data_shape) -> (B,).
+
+        One-sample estimate of the reconstruction term, closed-form KL
+        (Kingma & Welling, 2014, eq. 10 and appendix B).
+        """
+        self._check_inputs(x, "x")
         reconstruction, kl = self.elbo_terms(x)
         return reconstruction - kl
 
     def train_step(self, batch: Batch, optimizers: Sequence[torch.optim.Optimizer]) -> dict[str, float]:
         (opt,) = optimizers
         reconstruction, kl = self.elbo_terms(self.inputs(batch))
-        loss = -(reconstruction - self.beta * kl).mean()
+        loss = -(reconstruction - self.beta * kl).mean()  # maximise the (β-weighted) ELBO
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         return {"loss": loss.item(), "reconstruction": -reconstruction.mean().item(), "kl": kl.mean().item()}
+
+    # --- evaluation: the importance-weighted bound --------------------------------------
+
+    @torch.no_grad()
+    def log_likelihood(
+        self, x: Tensor, k: int = 100, *, generator: torch.Generator | None = None, max_batch: int = 4096
+    ) -> Tensor:
+        """Importance-weighted estimate of log p(x) (Burda et al., 2016, eq. 8), (B, *data_shape) -> (B,).
+
+            L_k(x) = log (1/k) Σ_{i=1..k} p(x, z_i) / q(z_i|x),   z_i ~ q(z|x),
+
+        with log p(x, z) = log p(x|z) + log p(z). L_1 is the ELBO in expectation;
+        E[L_k] ≤ E[L_{k+1}] ≤ log p(x) (Burda et al., 2016, theorem 1), and L_k → log p(x)
+        as k → ∞. The k samples are drawn in chunks of at most `max_batch` decoder
+        evaluations and combined with a running logsumexp, so memory does not grow with k.
+        """
+        self._check_inputs(x, "x")
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k, the number of importance samples, must be a positive integer, got {k!r}")
+        if not isinstance(max_batch, int) or max_batch < 1:
+            raise ValueError(f"max_batch must be a positive integer, got {max_batch!r}")
+        b = x.shape[0]
+        mu, logvar = self.encode(x)  # (B, d) each
+        std = torch.exp(0.5 * logvar)
+        chunk = max(1, max_batch // max(b, 1))  # importance samples per pass
+        total = torch.full((b,), -math.inf, device=x.device, dtype=mu.dtype)
+        done = 0
+        while done < k:
+            c = min(chunk, k - done)
+            eps = torch.randn((c, *mu.shape), device=mu.device, dtype=mu.dtype, generator=generator)
+            z = mu + std * eps  # (c, B, d)
+            decoded = self.decode(z.reshape(c * b, -1))  # (c·B, *data_shape)
+            x_rep = x.unsqueeze(0).expand(c, *x.shape).reshape(c * b, *self.data_shape)
+            log_px_z = self.log_likelihood_given_z(x_rep, decoded).reshape(c, b)
+            # log importance weight: log p(x|z) + log p(z) - log q(z|x), (c, B)
+            log_w = log_px_z + standard_normal_log_prob(z) - diagonal_normal_log_prob(z, mu, logvar)
+            total = torch.logaddexp(total, torch.logsumexp(log_w, dim=0))
+            done += c
+        return total - math.log(k)
+
+    # --- using the latent space ---------------------------------------------------------
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """Decode the posterior mean: E[x | z = μ_φ(x)], (B, *data_shape) -> (B, *data_shape).
+
+        Means for a Gaussian likelihood, pixel probabilities for a Bernoulli one.
+        """
+        self._check_inputs(x, "x")
+        mu, _ = self.encode(x)
+        return self.mean(self.decode(mu))
+
+    @torch.no_grad()
+    def interpolate(self, x0: Tensor, x1: Tensor, steps: int = 8) -> Tensor:
+        """Decode the straight line between the posterior means of x0 and x1.
+
+        x0, x1: one sample each, shape data_shape or (1, *data_shape).
+        Returns (steps, *data_shape): row 0 is reconstruct(x0), row steps - 1 is reconstruct(x1).
+        """
+        if not isinstance(steps, int) or steps < 2:
+            raise ValueError(f"steps must be an integer ≥ 2 (the two endpoints), got {steps!r}")
+        ends = []
+        for name, x in (("x0", x0), ("x1", x1)):
+            if tuple(x.shape) == self.data_shape:
+                x = x.unsqueeze(0)
+            if tuple(x.shape) != (1, *self.data_shape):
+                raise ValueError(
+                    f"{name} must be one sample of shape {self.data_shape} or (1, {', '.join(map(str, self.data_shape))}), "
+                    f"got {tuple(x.shape)}"
+                )
+            self._check_inputs(x, name)
+            ends.append(self.encode(x)[0])  # posterior mean, (1, d)
+        t = torch.linspace(0, 1, steps, device=ends[0].device, dtype=ends[0].dtype).unsqueeze(1)  # (steps, 1)
+        z = (1 - t) * ends[0] + t * ends[1]  # (steps, d)
+        return self.mean(self.decode(z))
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None, noise: bool = True) -> Tensor:
@@ -136,3 +275,17 @@ class VAE(GenerativeModel):
             return decoded + self.log_scale.exp() * eps
         probs = torch.sigmoid(decoded)
         return torch.bernoulli(probs, generator=generator) if noise else probs
+
+    def _check_inputs(self, x: Tensor, name: str) -> None:
+        """Raise a ValueError/TypeError naming what is wrong with x for this model."""
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name} must be a Tensor, got {type(x).__name__}")
+        if tuple(x.shape[1:]) != self.data_shape:
+            raise ValueError(
+                f"{name} must have shape (B, {', '.join(map(str, self.data_shape))}) for this VAE, got {tuple(x.shape)}"
+            )
+        if not torch.isfinite(x).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+        if self.likelihood == "bernoulli" and ((x < 0) | (x > 1)).any():
+            raise ValueError(f"{name} must lie in [0, 1] for a Bernoulli likelihood, got values in "
+                             f"[{x.min().item():.3g}, {x.max().item():.3g}]")

@@ -1,0 +1,239 @@
+"""An autoregressive recurrent model of real-valued sequences (Elman, 1990; Hochreiter & Schmidhuber, 1997).
+
+The density of a sequence x_1, …, x_T (each x_t a vector of F features) is factorised
+by the chain rule, and each factor is a diagonal Gaussian whose parameters a recurrent
+network computes from the past:
+
+    p(x_1, …, x_T) = ∏_t N(x_t; μ_t, diag σ_t²),   (μ_t, log σ_t) = W_out h_t + b_out,
+    h_t = RNN(h_{t−1}, x_{t−1}),   with x_0 = s, a learned start vector.
+
+The output layer (W_out, b_out) has weights of its own, separate from the recurrent
+weights. The start vector s plays the part of a start token: it lets the first step have
+a learned distribution p(x_1) = N(μ_1, σ_1²) with the same machinery as every other step.
+Training maximises the exact log-likelihood with teacher forcing — the true x_{t−1} is
+the input at step t — and sampling feeds each draw back in, carrying the hidden state,
+so generating T steps costs T recurrent steps.
+
+`iid_gaussian_nll` and `random_walk_nll` at the end are the two baselines any such model
+must beat: no memory at all, and "next value = this value plus noise".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from genlab.models.base import Batch, GenerativeModel
+from genlab.nets import recurrent
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+def gaussian_nll(x: Tensor, mean: Tensor, log_scale: Tensor) -> Tensor:
+    """−log N(x; mean, exp(log_scale)²) summed over the last (feature) axis: (…, F) -> (…).
+
+    −log N(x; μ, σ²) = ½ ((x − μ)/σ)² + log σ + ½ log 2π, per feature (Bishop, 2006, eq. 1.46).
+    """
+    z = (x - mean) * torch.exp(-log_scale)
+    return (0.5 * z.pow(2) + log_scale + 0.5 * LOG_2PI).sum(dim=-1)
+
+
+class SequenceRNN(GenerativeModel):
+    """A recurrent autoregressive model with a diagonal Gaussian for each next step.
+
+    Data are sequences of shape (length, features); `length` is the training window,
+    but `nll` and `sample` accept any length.
+
+    Args:
+        features: F, values per time step.
+        length: T, the length of the training sequences (sets `data_shape`).
+        hidden: width of the recurrent state.
+        layers: number of stacked recurrent layers.
+        cell: "gru", "lstm" or "rnn" (Elman, tanh).
+        lr: Adam learning rate.
+        clip: maximum gradient norm (gradient clipping against exploding gradients
+            through time; Pascanu et al., 2013); None switches it off.
+        min_log_scale, max_log_scale: log σ is clamped to this range so that a perfectly
+            predictable stretch of data cannot drive σ to 0 and the likelihood to infinity.
+    """
+
+    def __init__(
+        self,
+        features: int,
+        length: int,
+        *,
+        hidden: int = 64,
+        layers: int = 1,
+        cell: str = "gru",
+        lr: float = 1e-3,
+        clip: float | None = 1.0,
+        min_log_scale: float = -7.0,
+        max_log_scale: float = 3.0,
+    ) -> None:
+        super().__init__()
+        for name, value in (("features", features), ("length", length)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if clip is not None and not clip > 0:
+            raise ValueError(f"clip must be positive or None, got {clip}")
+        if not min_log_scale < max_log_scale:
+            raise ValueError(f"need min_log_scale < max_log_scale, got {min_log_scale}, {max_log_scale}")
+        self.features, self.length = features, length
+        self.data_shape = (length, features)
+        self.lr, self.clip = lr, clip
+        self.min_log_scale, self.max_log_scale = min_log_scale, max_log_scale
+        self.start = nn.Parameter(torch.zeros(features))  # x_0: the input that predicts the first step
+        self.rnn = recurrent(cell, features, hidden, layers)  # batch first: (B, T, F) -> (B, T, H)
+        self.head = nn.Linear(hidden, 2 * features)  # its own output weights: h_t -> (μ_t, log σ_t)
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        return [torch.optim.Adam(self.parameters(), lr=self.lr)]
+
+    # --- the model --------------------------------------------------------------------
+
+    def _check_sequences(self, x: Tensor, name: str = "x") -> None:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+        if x.ndim != 3 or x.shape[-1] != self.features or x.shape[1] < 1:
+            raise ValueError(
+                f"{name} must have shape (batch, time, {self.features}) with at least one step, "
+                f"got {tuple(x.shape)}"
+            )
+
+    def _gaussian(self, out: Tensor) -> tuple[Tensor, Tensor]:
+        """Recurrent outputs (B, T, H) -> μ and log σ, each (B, T, F)."""
+        mean, log_scale = self.head(out).chunk(2, dim=-1)
+        return mean, log_scale.clamp(self.min_log_scale, self.max_log_scale)
+
+    def _shifted_inputs(self, x: Tensor) -> Tensor:
+        """Teacher forcing: the input at step t is x_{t−1}, at step 1 the start vector. (B, T, F) -> (B, T, F)."""
+        start = self.start.expand(x.shape[0], 1, self.features)
+        return torch.cat([start, x[:, :-1]], dim=1)
+
+    def predict(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Parameters of p(x_t | x_<t) for every step of x (B, T, F): μ and log σ, each (B, T, F)."""
+        self._check_sequences(x)
+        out, _ = self.rnn(self._shifted_inputs(x))
+        return self._gaussian(out)
+
+    def step_nll(self, x: Tensor) -> Tensor:
+        """−log p(x_t | x_<t) in nats for each sequence and step (features summed): (B, T, F) -> (B, T)."""
+        mean, log_scale = self.predict(x)
+        return gaussian_nll(x, mean, log_scale)
+
+    def nll(self, x: Tensor) -> Tensor:
+        """Negative log-likelihood per time step, −log p(x) / T, in nats: (B, T, F) -> (B,)."""
+        return self.step_nll(x).mean(dim=1)
+
+    def train_step(self, batch: Batch, optimizers: Sequence[torch.optim.Optimizer]) -> dict[str, float]:
+        (opt,) = optimizers
+        x = self.inputs(batch)
+        # Exact NLL by the chain rule, teacher forced, per step: −(1/T) Σ_t log N(x_t; μ_t, σ_t²).
+        loss = self.nll(x).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.clip is not None:
+            nn.utils.clip_grad_norm_(self.parameters(), self.clip)
+        opt.step()
+        return {"nll": loss.item()}
+
+    # --- generation -------------------------------------------------------------------
+
+    def _draw(self, out: Tensor, generator: torch.Generator | None) -> Tensor:
+        mean, log_scale = self._gaussian(out)
+        eps = torch.randn(mean.shape, device=mean.device, dtype=mean.dtype, generator=generator)
+        return mean + log_scale.exp() * eps
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        *,
+        length: int | None = None,
+        generator: torch.Generator | None = None,
+        prefix: Tensor | None = None,
+    ) -> Tensor:
+        """Draw n sequences x_t ~ p(x_t | x_<t), one step at a time: (n, length, F).
+
+        With a prefix (n, P, F) or (P, F) — data the model reads first — the draws continue
+        it: the result holds the `length` new steps only. The hidden state is carried from
+        step to step, so each new step costs one recurrent step. `length` defaults to the
+        training length.
+        """
+        self._check_n(n)
+        length = self.length if length is None else length
+        if not isinstance(length, int) or length < 1:
+            raise ValueError(f"length must be a positive integer, got {length!r}")
+        start = self.start.expand(n, 1, self.features)
+        if prefix is None:
+            previous, state = start, None
+        else:
+            if isinstance(prefix, Tensor) and prefix.ndim == 2:
+                prefix = prefix.unsqueeze(0).expand(n, *prefix.shape)
+            self._check_sequences(prefix, "prefix")
+            if prefix.shape[0] != n:
+                raise ValueError(f"prefix holds {prefix.shape[0]} sequences but n = {n}")
+            prefix = prefix.to(self.device, self.start.dtype)
+            # Read start, x_1, …, x_{P−1}; the last prefix value becomes the next input.
+            _, state = self.rnn(torch.cat([start, prefix[:, :-1]], dim=1))
+            previous = prefix[:, -1:]
+        steps = []
+        for _ in range(length):
+            out, state = self.rnn(previous, state)  # (n, 1, F) -> (n, 1, H)
+            previous = self._draw(out, generator)
+            steps.append(previous)
+        return torch.cat(steps, dim=1)
+
+    def forecast(
+        self, prefix: Tensor, horizon: int, n_samples: int = 100, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Sample paths that continue one observed sequence: prefix (P, F) -> (n_samples, horizon, F).
+
+        Their mean and quantiles give a point forecast with uncertainty bands.
+        """
+        if not isinstance(prefix, Tensor) or prefix.ndim != 2:
+            raise ValueError(
+                f"forecast takes one observed sequence of shape (time, features), got "
+                f"{tuple(prefix.shape) if isinstance(prefix, Tensor) else type(prefix).__name__}"
+            )
+        return self.sample(n_samples, length=horizon, generator=generator, prefix=prefix)
+
+
+# --- baselines ------------------------------------------------------------------------------
+
+
+def iid_gaussian_nll(train: Tensor, test: Tensor) -> Tensor:
+    """Baseline without memory: every value ~ N(m, s²), m and s per feature from the training windows.
+
+    train (N, T, F), test (M, T', F) -> per-step NLL in nats (M, T'), features summed.
+    """
+    _check_pair(train, test)
+    flat = train.reshape(-1, train.shape[-1]).double()
+    mean, log_scale = flat.mean(dim=0), flat.std(dim=0, unbiased=False).log()
+    return gaussian_nll(test.double(), mean, log_scale).to(test.dtype)
+
+
+def random_walk_nll(train: Tensor, test: Tensor) -> Tensor:
+    """Persistence baseline: x_t ~ N(x_{t−1}, s²), s per feature the RMS step change in the training windows.
+
+    train (N, T, F), test (M, T', F) -> per-step NLL in nats (M, T' − 1) for steps 2, …, T'
+    (the first step has no predecessor).
+    """
+    _check_pair(train, test)
+    if train.shape[1] < 2 or test.shape[1] < 2:
+        raise ValueError("the random walk needs sequences of at least two steps")
+    steps = train.diff(dim=1).reshape(-1, train.shape[-1]).double()
+    log_scale = 0.5 * steps.pow(2).mean(dim=0).log()
+    test = test.double()
+    return gaussian_nll(test[:, 1:], test[:, :-1], log_scale).to(train.dtype)
+
+
+def _check_pair(train: Tensor, test: Tensor) -> None:
+    for name, x in (("train", train), ("test", test)):
+        if not isinstance(x, Tensor) or x.ndim != 3:
+            raise ValueError(f"{name} must be a tensor of shape (N, time, features)")
+    if train.shape[-1] != test.shape[-1]:
+        raise ValueError(f"train has {train.shape[-1]} features, test {test.shape[-1]}")

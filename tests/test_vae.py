@@ -1,0 +1,210 @@
+"""The VAE: the importance-weighted bound against exact answers, the latent-space tools, conv shapes."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import genlab
+from helpers import tiny_vae
+
+
+def linear_gaussian_vae(posterior_shift: float = 0.0, posterior_log_stretch: float = 0.0, seed: int = 0):
+    """z ~ N(0, I_2), x|z ~ N(Wz + b, σ² I_3), with W's columns orthogonal so that the true
+    posterior is Gaussian with a diagonal covariance a VAE's encoder can represent.
+
+    Returns the VAE (encoder set to the exact posterior, then shifted/stretched by the
+    arguments to make q deliberately wrong) and the exact marginal p(x) = N(b, WWᵀ + σ²I).
+    """
+    g = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(3, 3, generator=g))
+    w = q[:, :2] * torch.tensor([2.0, 0.7])  # (3, 2), WᵀW = diag(4, 0.49)
+    b = torch.randn(3, generator=g)
+    sigma = 0.5
+    post_cov = torch.linalg.inv(torch.eye(2) + w.T @ w / sigma**2)  # diagonal
+    a = post_cov @ w.T / sigma**2  # posterior mean = a (x - b)
+    encoder, decoder = nn.Linear(3, 4), nn.Linear(2, 3)
+    with torch.no_grad():
+        encoder.weight.zero_()
+        encoder.weight[:2] = a
+        encoder.bias[:2] = -a @ b + posterior_shift
+        encoder.bias[2:] = torch.log(torch.diagonal(post_cov)) + posterior_log_stretch
+        decoder.weight.copy_(w)
+        decoder.bias.copy_(b)
+    vae = genlab.VAE(encoder, decoder, latent_dim=2, data_shape=(3,), likelihood="gaussian", init_scale=sigma)
+    marginal = torch.distributions.MultivariateNormal(b, w @ w.T + sigma**2 * torch.eye(3))
+    return vae, marginal
+
+
+def test_exact_posterior_makes_every_importance_weight_equal_to_p_x():
+    vae, marginal = linear_gaussian_vae()
+    x = marginal.sample((16,))
+    exact = marginal.log_prob(x)
+    for k in (1, 7, 300):
+        estimate = vae.log_likelihood(x, k, generator=torch.Generator().manual_seed(k), max_batch=200)
+        assert torch.allclose(estimate, exact, atol=1e-4), k
+
+
+def test_elbo_equals_log_p_x_in_expectation_at_the_exact_posterior():
+    torch.manual_seed(0)
+    vae, marginal = linear_gaussian_vae()
+    x = marginal.sample((4,))
+    with torch.no_grad():
+        draws = vae.elbo(x.repeat(4000, 1)).reshape(4000, 4)
+    standard_error = draws.std(0) / math.sqrt(len(draws))
+    assert ((draws.mean(0) - marginal.log_prob(x)).abs() < 5 * standard_error + 1e-4).all()
+
+
+def test_iwae_approaches_log_p_x_as_k_grows_when_q_is_wrong():
+    vae, marginal = linear_gaussian_vae(posterior_shift=0.8, posterior_log_stretch=1.0)
+    torch.manual_seed(1)
+    x = marginal.sample((64,))
+    exact = marginal.log_prob(x)
+    g = torch.Generator().manual_seed(0)
+    gaps = [(exact - vae.log_likelihood(x, k, generator=g)).mean().item() for k in (1, 10, 100, 1000)]
+    assert all(gap > -0.02 for gap in gaps), gaps  # a lower bound (up to Monte-Carlo noise)
+    assert gaps[0] > 0.5, gaps  # q is far from the posterior: the ELBO is loose
+    assert gaps[0] > gaps[1] > gaps[2] > gaps[3], gaps
+    assert gaps[3] < 0.1 * gaps[0], gaps
+
+
+def test_gap_at_k_1_is_the_kl_from_q_to_the_true_posterior():
+    # log p(x) - E_q[log p(x, z) - log q(z|x)] = KL(q(z|x) || p(z|x)) (the ELBO identity).
+    vae, marginal = linear_gaussian_vae(posterior_shift=0.8, posterior_log_stretch=1.0)
+    exact_vae, _ = linear_gaussian_vae()
+    torch.manual_seed(2)
+    x = marginal.sample((8,))
+    mu_q, logvar_q = vae.encode(x)
+    mu_p, logvar_p = exact_vae.encode(x)
+    kl = torch.distributions.kl_divergence(
+        torch.distributions.Normal(mu_q, (0.5 * logvar_q).exp()),
+        torch.distributions.Normal(mu_p, (0.5 * logvar_p).exp()),
+    ).sum(-1)
+    g = torch.Generator().manual_seed(3)
+    gap = marginal.log_prob(x) - vae.log_likelihood(x.repeat(20_000, 1), 1, generator=g).reshape(20_000, 8).mean(0)
+    kl = kl.detach()
+    assert (gap - kl).mean().abs() < 0.05, (gap, kl)
+    assert torch.allclose(gap, kl, atol=0.25), (gap, kl)
+
+
+def test_iwae_with_k_1_matches_the_elbo_in_expectation():
+    vae, marginal = linear_gaussian_vae(posterior_shift=0.5, posterior_log_stretch=0.5)
+    torch.manual_seed(3)
+    x = marginal.sample((4,)).repeat(5000, 1)
+    iwae_1 = vae.log_likelihood(x, 1, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        elbo = vae.elbo(x)
+    assert iwae_1.mean().item() == pytest.approx(elbo.mean().item(), abs=0.05)
+
+
+def test_iwae_on_a_trained_model_is_above_the_elbo_and_grows_with_k(ring_data):
+    model = tiny_vae()
+    genlab.fit(model, ring_data, steps=200, batch_size=128, device="cpu", seed=0)
+    x = ring_data[:256]
+    torch.manual_seed(0)
+    with torch.no_grad():
+        elbo = torch.stack([model.elbo(x) for _ in range(20)]).mean().item()
+    g = torch.Generator().manual_seed(0)
+    bounds = [model.log_likelihood(x, k, generator=g).mean().item() for k in (1, 5, 50)]
+    assert bounds[0] <= bounds[1] <= bounds[2], bounds
+    assert bounds[2] > elbo + 0.05, (bounds, elbo)
+
+
+def test_log_likelihood_is_reproducible_with_a_generator_and_chunking_keeps_memory_flat():
+    vae, marginal = linear_gaussian_vae(posterior_shift=0.3)
+    x = marginal.sample((5,))
+    first = vae.log_likelihood(x, 1000, generator=torch.Generator().manual_seed(4), max_batch=64)
+    again = vae.log_likelihood(x, 1000, generator=torch.Generator().manual_seed(4), max_batch=64)
+    assert torch.equal(first, again)
+    one_pass = vae.log_likelihood(x, 1000, generator=torch.Generator().manual_seed(5), max_batch=10_000)
+    exact = marginal.log_prob(x)
+    # both are k = 1000 estimates from different draws: close to each other and to log p(x)
+    assert torch.allclose(first, one_pass, atol=0.3)
+    assert ((exact - first).mean() > -0.05) and ((exact - first).mean() < 0.3)
+
+
+def test_reconstruct_decodes_the_posterior_mean():
+    torch.manual_seed(0)
+    vae = genlab.VAE.mlp(data_dim=4, latent_dim=2, hidden=8, likelihood="bernoulli")
+    x = torch.rand(6, 4)
+    out = vae.reconstruct(x)
+    assert out.shape == (6, 4)
+    with torch.no_grad():
+        expected = torch.sigmoid(vae.decoder(vae.encode(x)[0]))
+    assert torch.allclose(out, expected)
+    assert torch.equal(vae.reconstruct(x), out)  # no sampling involved
+
+
+def test_interpolate_runs_from_one_reconstruction_to_the_other():
+    torch.manual_seed(0)
+    vae = genlab.VAE.conv((1, 8, 8), latent_dim=3, channels=(4, 8))
+    x = torch.rand(2, 1, 8, 8)
+    path = vae.interpolate(x[0], x[1:2], steps=5)
+    assert path.shape == (5, 1, 8, 8)
+    ends = vae.reconstruct(x)
+    assert torch.allclose(path[0], ends[0], atol=1e-6)
+    assert torch.allclose(path[-1], ends[1], atol=1e-6)
+    with torch.no_grad():
+        mu = vae.encode(x)[0]
+        middle = torch.sigmoid(vae.decode(mu.mean(0, keepdim=True)))[0]
+    assert torch.allclose(path[2], middle, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28)])
+def test_conv_vae_shapes(shape):
+    torch.manual_seed(0)
+    vae = genlab.VAE.conv(shape, latent_dim=5, channels=(8, 16))
+    x = torch.rand(3, *shape)
+    mu, logvar = vae.encode(x)
+    assert mu.shape == logvar.shape == (3, 5)
+    assert vae.decode(mu).shape == (3, *shape)
+    assert vae.elbo(x).shape == (3,)
+    assert vae.log_likelihood(x, 4).shape == (3,)
+    assert vae.reconstruct(x).shape == (3, *shape)
+    assert vae.sample(2).shape == (2, *shape)
+    history = genlab.fit(vae, x.repeat(4, 1, 1, 1), steps=2, batch_size=4, device="cpu")
+    assert len(history["loss"]) == 2
+
+
+def test_conv_vae_gaussian_likelihood_outputs_means():
+    torch.manual_seed(0)
+    vae = genlab.VAE.conv((1, 8, 8), latent_dim=2, channels=(4,), likelihood="gaussian")
+    x = torch.randn(2, 1, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(vae.reconstruct(x), vae.decode(vae.encode(x)[0]))
+    assert vae.log_scale.shape == (1, 8, 8)
+
+
+def test_bad_arguments_are_named():
+    vae, marginal = linear_gaussian_vae()
+    x = marginal.sample((2,))
+    with pytest.raises(ValueError, match="k, the number of importance samples"):
+        vae.log_likelihood(x, 0)
+    with pytest.raises(ValueError, match="k, the number of importance samples"):
+        vae.log_likelihood(x, 2.5)
+    with pytest.raises(ValueError, match="max_batch"):
+        vae.log_likelihood(x, 2, max_batch=0)
+    with pytest.raises(ValueError, match=r"shape \(B, 3\)"):
+        vae.log_likelihood(torch.zeros(2, 4), 2)
+    with pytest.raises(ValueError, match=r"shape \(B, 3\)"):
+        vae.elbo(torch.zeros(3))
+    with pytest.raises(ValueError, match="NaN"):
+        vae.reconstruct(torch.full((2, 3), float("nan")))
+    with pytest.raises(TypeError, match="Tensor"):
+        vae.elbo([[0.0, 1.0, 2.0]])
+    with pytest.raises(ValueError, match="steps"):
+        vae.interpolate(x[0], x[1], steps=1)
+    with pytest.raises(ValueError, match="x1 must be one sample"):
+        vae.interpolate(x[0], x, steps=3)
+    bernoulli = genlab.VAE.conv((1, 8, 8), latent_dim=2, channels=(4,))
+    with pytest.raises(ValueError, match=r"\[0, 1\] for a Bernoulli"):
+        bernoulli.elbo(torch.full((1, 1, 8, 8), 2.0))
+    with pytest.raises(ValueError, match="cannot be halved"):
+        genlab.VAE.conv((1, 10, 10), channels=(4, 8))
+    with pytest.raises(ValueError, match="image_shape"):
+        genlab.VAE.conv((8, 8))
+    with pytest.raises(ValueError, match="channels"):
+        genlab.VAE.conv((1, 8, 8), channels=())
+    with pytest.raises(ValueError, match="latent_dim"):
+        genlab.VAE.conv((1, 8, 8), latent_dim=0)
