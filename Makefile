@@ -42,6 +42,7 @@ execute: install
 ## bench: the benchmarks under benchmarks/
 bench: install
 	$(BIN)/python benchmarks/fit_overhead.py
+	$(BIN)/python benchmarks/rnn_sampling.py
 
 clean:
 	rm -rf _build .pytest_cache
