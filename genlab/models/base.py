@@ -54,6 +54,19 @@ class GenerativeModel(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    def optimizer_step(self, optimizer: torch.optim.Optimizer, loss: Tensor, clip_norm: float | None = None) -> None:
+        """One gradient step on `loss`: clear old gradients, backpropagate, optionally clip, update.
+
+        With `clip_norm`, the gradient of this optimizer's parameters is rescaled when its norm
+        exceeds clip_norm (Pascanu et al., 2013, algorithm 1).
+        """
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip_norm is not None:
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            nn.utils.clip_grad_norm_(params, clip_norm)
+        optimizer.step()
+
     def _check_n(self, n: int) -> None:
         if not isinstance(n, int) or n < 0:
             raise ValueError(f"number of samples must be a non-negative integer, got {n!r}")

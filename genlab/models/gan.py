@@ -195,9 +195,7 @@ class GAN(GenerativeModel):
             gp = losses.gradient_penalty(self.logits, real, fake)
             d_loss = d_loss + self.gp_weight * gp
             out["gp"] = gp.item()
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
+        self.optimizer_step(opt_d, d_loss)
         return {"d_loss": d_loss.item(), **out}
 
     def train_step(self, batch: Batch, optimizers: Sequence[torch.optim.Optimizer]) -> dict[str, float]:
@@ -215,9 +213,7 @@ class GAN(GenerativeModel):
         # Generator step against the updated discriminator. D's gradients from this
         # backward pass are discarded by its next zero_grad.
         g_loss = losses.generator_loss(self.logits(fake), self.loss)
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
+        self.optimizer_step(opt_g, g_loss)
         return {**out, "g_loss": g_loss.item()}
 
     @torch.no_grad()

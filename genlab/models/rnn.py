@@ -175,12 +175,7 @@ class CharRNN(GenerativeModel):
         nll, mask = self.token_nll(tokens)
         # Maximum likelihood under the chain rule: mean -log p(x_{t+1} | x_≤t) per counted token.
         loss = nll.sum() / mask.sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.clip_norm is not None:
-            # Rescale the whole gradient when its norm exceeds clip_norm (Pascanu et al., 2013, alg. 1).
-            nn.utils.clip_grad_norm_(self.parameters(), self.clip_norm)
-        opt.step()
+        self.optimizer_step(opt, loss, self.clip_norm)
         return {"loss": loss.item()}
 
     @torch.no_grad()

@@ -133,11 +133,7 @@ class SequenceRNN(GenerativeModel):
         x = self.inputs(batch)
         # Exact NLL by the chain rule, teacher forced, per step: −(1/T) Σ_t log N(x_t; μ_t, σ_t²).
         loss = self.nll(x).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.clip is not None:
-            nn.utils.clip_grad_norm_(self.parameters(), self.clip)
-        opt.step()
+        self.optimizer_step(opt, loss, self.clip)
         return {"nll": loss.item()}
 
     # --- generation -------------------------------------------------------------------

@@ -178,9 +178,7 @@ class VAE(GenerativeModel):
         (opt,) = optimizers
         reconstruction, kl = self.elbo_terms(self.inputs(batch))
         loss = -(reconstruction - self.beta * kl).mean()  # maximise the (β-weighted) ELBO
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.optimizer_step(opt, loss)
         return {"loss": loss.item(), "reconstruction": -reconstruction.mean().item(), "kl": kl.mean().item()}
 
     # --- evaluation: the importance-weighted bound --------------------------------------
