@@ -96,6 +96,16 @@ def _progress_enabled(progress: bool | None) -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
+LR_DECAYS = (None, "linear")
+
+
+def set_lr_factor(optimizers: Sequence[torch.optim.Optimizer], factor: float) -> None:
+    """Set each parameter group's learning rate to `factor` times its initial one."""
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
+
+
 def fit(
     model: GenerativeModel,
     data: Tensor | TensorDataset | Sequence[Tensor],
@@ -111,6 +121,7 @@ def fit(
     checkpoint_every: int = 0,
     resume: bool = False,
     progress: bool | None = None,
+    lr_decay: str | None = None,
 ) -> History:
     """Train `model` for `steps` updates on minibatches of `data`; return the loss history.
 
@@ -128,6 +139,10 @@ def fit(
             steps and at the end.
         resume: continue from `checkpoint` if it exists (bit-identical to an uninterrupted run on CPU).
         progress: show a tqdm bar; by default only on a terminal and never under CI.
+        lr_decay: "linear" scales every optimizer's learning rate by 1 - step/steps, so the
+            last updates are small and the iterates settle instead of circling the solution;
+            None (default) keeps it constant. The rate is a function of the step alone, so
+            resuming reproduces it.
 
     Returns:
         {loss name: [value at step 0, 1, …]} for all steps, including those before a resume.
@@ -142,6 +157,8 @@ def fit(
         raise ValueError("checkpoint_every and callback_every must be non-negative")
     if (checkpoint_every or resume) and checkpoint is None:
         raise ValueError("checkpoint_every and resume need a checkpoint path")
+    if lr_decay not in LR_DECAYS:
+        raise ValueError(f"unknown lr_decay {lr_decay!r}; choose one of {LR_DECAYS}")
     tensors = as_tensors(data)
     check_data(model, tensors, batch_size)
 
@@ -173,6 +190,8 @@ def fit(
     for step in range(start, steps):
         idx = sampler.indices(step)
         batch: Batch = tensors[0][idx] if len(tensors) == 1 else tuple(t[idx] for t in tensors)
+        if lr_decay is not None:
+            set_lr_factor(optimizers, 1 - step / steps)
         with autocast:
             losses = model.train_step(batch, optimizers)
         for name, value in losses.items():

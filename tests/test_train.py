@@ -194,3 +194,38 @@ def test_progress_bar_is_quiet_off_a_terminal(ring_data, capsys):
     genlab.fit(tiny_vae(), ring_data, steps=5, batch_size=32, device="cpu")
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_linear_lr_decay_reaches_zero_and_resumes_identically(tmp_path, ring_data):
+    from helpers import tiny_gan
+
+    seen = []
+    model = tiny_gan()
+    original = model.train_step
+
+    def spy(batch, optimizers):
+        seen.append(optimizers[0].param_groups[0]["lr"])
+        return original(batch, optimizers)
+
+    model.train_step = spy
+    genlab.fit(model, ring_data, steps=10, batch_size=32, lr_decay="linear")
+    assert seen[0] == pytest.approx(model.lr)
+    assert seen == pytest.approx([model.lr * (1 - s / 10) for s in range(10)])
+
+    # Interrupted at step 4 and resumed: the same weights as one uninterrupted run.
+    whole = tiny_gan()
+    genlab.fit(whole, ring_data, steps=8, batch_size=32, lr_decay="linear")
+    ck = tmp_path / "gan.pt"
+
+    def stop(step, model, history):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        genlab.fit(tiny_gan(), ring_data, steps=8, batch_size=32, lr_decay="linear", checkpoint=ck,
+                   checkpoint_every=4, callback=stop, callback_every=4)
+    resumed = tiny_gan(seed=5)
+    genlab.fit(resumed, ring_data, steps=8, batch_size=32, lr_decay="linear", checkpoint=ck, resume=True)
+    for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="lr_decay"):
+        genlab.fit(tiny_gan(), ring_data, steps=2, batch_size=32, lr_decay="cosine")

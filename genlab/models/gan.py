@@ -12,6 +12,7 @@ that change only the two losses (hinge, Wasserstein with gradient penalty); see
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 
@@ -37,6 +38,20 @@ class GAN(GenerativeModel):
         d_steps: discriminator (critic) updates per generator update. Each critic step draws
             fresh noise; the real batch is the same for all of them (one batch per `train_step`).
         gp_weight: λ of the gradient penalty, used only by "wgan-gp" (Gulrajani et al., 2017: 10).
+        pack: PacGAN packing degree m (Lin et al., 2018): the discriminator judges m samples at
+            once — all real or all generated — concatenated along the first data axis, so it must
+            take inputs of shape (m * data_shape[0], *data_shape[1:]). A generator that repeats
+            itself is easier to catch among m of its samples than in one. Batch sizes must be
+            multiples of m. 1 is the ordinary GAN.
+        categories: K > 0 adds a discrete latent code: z = [one_hot(c), ε] with c uniform on K
+            categories and ε ~ N(0, I_latent_dim), so the generator takes latent_dim + K inputs
+            (as in InfoGAN's categorical code, Chen et al., 2016, without its information term;
+            a generator with one shared body per category as in MGAN, Hoang et al., 2018). Each
+            category's samples can sit in one mode without a continuous path between modes.
+        ema: with a decay β in (0, 1), keep an exponential moving average of the generator's
+            weights, θ̄ ← β θ̄ + (1 − β) θ after every generator update, and sample from it
+            (Yazıcı et al., 2019). Averaging cancels the oscillation of the iterates around the
+            equilibrium that the two-player game causes; 0 (default) samples from G itself.
 
     Raises:
         ValueError: for an unknown loss or impossible settings, and — from one probe forward
@@ -56,6 +71,9 @@ class GAN(GenerativeModel):
         betas: tuple[float, float] = (0.5, 0.999),
         d_steps: int = 1,
         gp_weight: float = 10.0,
+        pack: int = 1,
+        categories: int = 0,
+        ema: float = 0.0,
     ) -> None:
         super().__init__()
         if loss not in losses.GAN_LOSSES:
@@ -66,6 +84,12 @@ class GAN(GenerativeModel):
             raise ValueError(f"gp_weight must be non-negative, got {gp_weight!r}")
         if not isinstance(latent_dim, int) or latent_dim < 1:
             raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+        if not isinstance(pack, int) or pack < 1:
+            raise ValueError(f"pack must be a positive integer, got {pack!r}")
+        if not isinstance(categories, int) or categories < 0:
+            raise ValueError(f"categories must be a non-negative integer, got {categories!r}")
+        if not 0 <= ema < 1:
+            raise ValueError(f"ema must be a decay in [0, 1), got {ema!r}")
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
@@ -75,7 +99,17 @@ class GAN(GenerativeModel):
         self.betas = betas
         self.d_steps = d_steps
         self.gp_weight = gp_weight
+        self.pack = pack
+        self.categories = categories
+        self.ema = ema
         self.check_shapes()
+        # The averaged generator is a frozen copy: it is saved in checkpoints with the rest.
+        self.generator_ema = copy.deepcopy(generator).requires_grad_(False) if ema else None
+
+    @property
+    def input_dim(self) -> int:
+        """Size of the generator's input: the noise plus the one-hot code, if any."""
+        return self.latent_dim + self.categories
 
     @classmethod
     def mlp(
@@ -85,17 +119,22 @@ class GAN(GenerativeModel):
         hidden: int = 128,
         depth: int = 3,
         spectral_norm: bool = False,
+        pack: int = 1,
+        categories: int = 0,
         **kwargs,
     ) -> GAN:
         """Fully connected generator and discriminator, for low-dimensional data such as the ring.
 
         `spectral_norm=True` normalises every layer of the discriminator (Miyato et al., 2018).
+        With `pack=m` the discriminator reads m samples side by side, (B/m, m * data_dim).
         """
         return cls(
-            MLP(latent_dim, data_dim, hidden, depth),
-            MLP(data_dim, 1, hidden, depth, activation=lambda: nn.LeakyReLU(0.2), spectral_norm=spectral_norm),
+            MLP(latent_dim + categories, data_dim, hidden, depth),
+            MLP(pack * data_dim, 1, hidden, depth, activation=lambda: nn.LeakyReLU(0.2), spectral_norm=spectral_norm),
             latent_dim=latent_dim,
             data_shape=(data_dim,),
+            pack=pack,
+            categories=categories,
             **kwargs,
         )
 
@@ -106,13 +145,16 @@ class GAN(GenerativeModel):
         latent_dim: int = 32,
         channels: Sequence[int] = (128, 64),
         spectral_norm: bool = False,
+        pack: int = 1,
+        categories: int = 0,
         **kwargs,
     ) -> GAN:
         """A DCGAN (Radford et al., 2016) for images (C, H, W) with values in [-1, 1].
 
         The generator projects z to a (channels[0], H/2^L, W/2^L) map and doubles it with
         transposed convolutions, batch norm and ReLU, ending in Tanh; the discriminator mirrors
-        it with strided convolutions and LeakyReLU(0.2), widths channels reversed. H and W must
+        it with strided convolutions and LeakyReLU(0.2), widths channels reversed. With `pack=m`
+        it reads m images stacked along the channel axis, (B/m, m * C, H, W) (PacDCGAN). H and W must
         be multiples of 2^L, L = len(channels): with two layers 8×8 and 28×28 both work.
         The discriminator has no batch norm, so each sample's score depends on that sample
         only — which the gradient penalty assumes — and `spectral_norm` can be used instead.
@@ -121,11 +163,14 @@ class GAN(GenerativeModel):
         if len(image_shape) != 3:
             raise ValueError(f"image_shape must be (channels, height, width), got {image_shape}")
         channels = tuple(channels)
+        c, h, w = image_shape
         return cls(
-            conv_decoder(latent_dim, image_shape, channels, batchnorm=True, out_activation=nn.Tanh()),
-            conv_encoder(image_shape, 1, channels[::-1], spectral_norm=spectral_norm),
+            conv_decoder(latent_dim + categories, image_shape, channels, batchnorm=True, out_activation=nn.Tanh()),
+            conv_encoder((pack * c, h, w), 1, channels[::-1], spectral_norm=spectral_norm),
             latent_dim=latent_dim,
             data_shape=image_shape,
+            pack=pack,
+            categories=categories,
             **kwargs,
         )
 
@@ -142,11 +187,11 @@ class GAN(GenerativeModel):
         self.generator.eval()
         self.discriminator.eval()
         try:
-            z = torch.zeros(2, self.latent_dim, device=device)
+            z = torch.zeros(2 * self.pack, self.input_dim, device=device)
             try:
                 fake = self.generator(z)
             except RuntimeError as err:
-                raise ValueError(f"the generator cannot take noise of shape (B, {self.latent_dim}): {err}") from err
+                raise ValueError(f"the generator cannot take noise of shape (B, {self.input_dim}): {err}") from err
             made = tuple(fake.shape[1:])
             if made != self.data_shape:
                 raise ValueError(
@@ -154,17 +199,19 @@ class GAN(GenerativeModel):
                     f"the discriminator and the data need {self.data_shape}: change the generator's output "
                     f"layers (or data_shape) so the two agree"
                 )
+            packed = self.packed(fake)
             try:
-                scores = self.discriminator(fake)
+                scores = self.discriminator(packed)
             except RuntimeError as err:
+                packing = f" packed {self.pack} at a time as {tuple(packed.shape[1:])}" if self.pack > 1 else ""
                 raise ValueError(
-                    f"the discriminator cannot take samples of shape {self.data_shape}, the shape the "
-                    f"generator makes and data_shape: {err}"
+                    f"the discriminator cannot take samples of shape {self.data_shape}{packing}, the shape "
+                    f"the generator makes and data_shape: {err}"
                 ) from err
             if scores.numel() != 2:
                 raise ValueError(
                     f"the discriminator must output one score per sample, (B,) or (B, 1); for samples of "
-                    f"shape {self.data_shape} it gave {tuple(scores.shape[1:])} per sample"
+                    f"shape {tuple(packed.shape[1:])} it gave {tuple(scores.shape[1:])} per sample"
                 )
         finally:
             self.generator.train(g_mode)
@@ -178,12 +225,25 @@ class GAN(GenerativeModel):
         ]
 
     def prior(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """z ~ N(0, I), shape (n, latent_dim)."""
-        return torch.randn(n, self.latent_dim, device=self.device, generator=generator)
+        """The generator's input, shape (n, latent_dim + categories): z ~ N(0, I), after a one-hot code if any."""
+        eps = torch.randn(n, self.latent_dim, device=self.device, generator=generator)
+        if not self.categories:
+            return eps
+        c = torch.randint(self.categories, (n,), device=self.device, generator=generator)
+        return torch.cat([nn.functional.one_hot(c, self.categories).to(eps.dtype), eps], dim=1)
+
+    def packed(self, x: Tensor) -> Tensor:
+        """Group consecutive samples m = pack at a time: (B, C, ...) -> (B/m, m * C, ...)."""
+        if x.shape[0] % self.pack:
+            raise ValueError(f"with pack={self.pack} the batch size must be a multiple of {self.pack}, got {x.shape[0]}")
+        return x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])
 
     def logits(self, x: Tensor) -> Tensor:
-        """Discriminator outputs (logits, or critic scores for hinge and WGAN-GP), (B, *data_shape) -> (B,)."""
-        return self.discriminator(x).reshape(x.shape[0])
+        """Discriminator outputs (logits, or critic scores for hinge and WGAN-GP), (B, *data_shape) -> (B / pack,)."""
+        return self._scores(self.packed(x))
+
+    def _scores(self, packed: Tensor) -> Tensor:
+        return self.discriminator(packed).reshape(packed.shape[0])
 
     def discriminator_step(self, real: Tensor, fake: Tensor, opt_d: torch.optim.Optimizer) -> dict[str, float]:
         """One update of D on real samples and (detached) generated samples; returns its losses."""
@@ -191,8 +251,9 @@ class GAN(GenerativeModel):
         d_loss = losses.discriminator_loss(self.logits(real), self.logits(fake.detach()), self.loss)
         out = {}
         if self.loss == "wgan-gp":
-            # Keep the critic close to 1-Lipschitz (Gulrajani et al., 2017, eq. 3).
-            gp = losses.gradient_penalty(self.logits, real, fake)
+            # Keep the critic close to 1-Lipschitz (Gulrajani et al., 2017, eq. 3); with packing the
+            # penalty is on the gradient with respect to the whole packed input.
+            gp = losses.gradient_penalty(self._scores, self.packed(real), self.packed(fake))
             d_loss = d_loss + self.gp_weight * gp
             out["gp"] = gp.item()
         self.optimizer_step(opt_d, d_loss)
@@ -201,6 +262,8 @@ class GAN(GenerativeModel):
     def train_step(self, batch: Batch, optimizers: Sequence[torch.optim.Optimizer]) -> dict[str, float]:
         opt_d, opt_g = optimizers
         real = self.inputs(batch)
+        if real.shape[0] % self.pack:
+            raise ValueError(f"with pack={self.pack} the batch size must be a multiple of {self.pack}, got {real.shape[0]}")
         # d_steps - 1 extra critic updates, each on fresh fakes; no graph through G is needed there.
         for _ in range(self.d_steps - 1):
             with torch.no_grad():
@@ -214,7 +277,22 @@ class GAN(GenerativeModel):
         # backward pass are discarded by its next zero_grad.
         g_loss = losses.generator_loss(self.logits(fake), self.loss)
         self.optimizer_step(opt_g, g_loss)
+        if self.generator_ema is not None:
+            self.update_ema()
         return {**out, "g_loss": g_loss.item()}
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """θ̄ ← β θ̄ + (1 − β) θ for the averaged generator; its buffers (batch-norm statistics) are copied."""
+        for p_avg, p in zip(self.generator_ema.parameters(), self.generator.parameters()):
+            p_avg.lerp_(p, 1 - self.ema)
+        for b_avg, b in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            b_avg.copy_(b)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The network that `sample` uses: the averaged generator when `ema` is set, else G."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
@@ -222,9 +300,60 @@ class GAN(GenerativeModel):
         self._check_n(n)
         was_training = self.training
         self.eval()
-        x = self.generator(self.prior(n, generator)).reshape(n, *self.data_shape)
+        x = self.sampler(self.prior(n, generator)).reshape(n, *self.data_shape)
         self.train(was_training)
         return x
+
+    @torch.no_grad()
+    def rejection_sample(
+        self,
+        n: int,
+        *,
+        quantile: float = 0.8,
+        burn_in: int = 10_000,
+        batch_size: int = 10_000,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """n samples kept by discriminator rejection sampling (DRS, Azadi et al., 2019), (n, *data_shape).
+
+        A logit-trained discriminator near its optimum estimates log p_data(x)/p_g(x) up to a
+        constant, so accepting G's samples with probability ∝ p_data/p_g corrects p_g towards
+        p_data. DRS accepts with probability σ(F(x) − γ), where
+        F(x) = l(x) − l_max − log(1 − exp(l(x) − l_max − 1e-6)), l the logit, l_max the largest
+        logit seen (Azadi et al., 2019, section 3.2); γ is the `quantile` of F over `burn_in`
+        samples, so a larger quantile rejects more. Only the model's own networks are used — no
+        training data — but the result is a different sampler from `sample`, and slower.
+        """
+        self._check_n(n)
+        if self.loss not in ("non-saturating", "minimax") or self.pack != 1:
+            raise ValueError(
+                "rejection sampling needs a discriminator whose logit estimates log p_data/p_g: a GAN "
+                f"trained with the minimax or non-saturating loss and pack=1 (this one: loss={self.loss!r}, pack={self.pack})"
+            )
+        if not 0 <= quantile < 1:
+            raise ValueError(f"quantile must be in [0, 1), got {quantile!r}")
+        was_training = self.training
+        self.eval()
+
+        def f_score(logit: Tensor, l_max: Tensor) -> Tensor:
+            d = logit - l_max
+            return d - torch.log1p(-torch.exp(d - 1e-6))
+
+        l_max = self.logits(self.sampler(self.prior(burn_in, generator))).max()
+        burn = self.logits(self.sampler(self.prior(burn_in, generator)))
+        gamma = torch.quantile(f_score(burn, torch.maximum(l_max, burn.max())), quantile)
+        kept: list[Tensor] = []
+        total = 0
+        while total < n:
+            x = self.sampler(self.prior(batch_size, generator))
+            logit = self.logits(x)
+            l_max = torch.maximum(l_max, logit.max())
+            u = torch.rand(batch_size, device=self.device, generator=generator)
+            accept = u < torch.sigmoid(f_score(logit, l_max) - gamma)
+            kept.append(x[accept])
+            total += int(accept.sum())
+        self.train(was_training)
+        return torch.cat(kept)[:n].reshape(n, *self.data_shape)
 
 
 # At the discriminator's optimum the value function equals -log 4 + 2 JSD(p_data || p_g)

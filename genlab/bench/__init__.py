@@ -1,0 +1,30 @@
+"""Benchmarks that reproduce the reference tables: `python -m genlab.bench NAME`.
+
+Each benchmark lives in its own module as a `BENCHMARK` object (see `genlab.bench.common`);
+modules are imported only when asked for, so listing benchmarks stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from genlab.bench.common import Benchmark, Column, Published, format_table, load, run, save
+
+# CLI name -> (module, attribute)
+REGISTRY = {
+    "ring": ("genlab.bench.toy2d", "RING"),
+    "grid": ("genlab.bench.toy2d", "GRID"),
+    "stacked-digits": ("genlab.bench.stacked", "BENCHMARK"),
+    "sines": ("genlab.bench.sines", "BENCHMARK"),
+}
+
+
+def get(name: str) -> Benchmark:
+    """The benchmark registered under `name`."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown benchmark {name!r}; choose from {sorted(REGISTRY)}")
+    module, attr = REGISTRY[name]
+    return getattr(importlib.import_module(module), attr)
+
+
+__all__ = ["REGISTRY", "Benchmark", "Column", "Published", "format_table", "get", "load", "run", "save"]

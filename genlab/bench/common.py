@@ -1,0 +1,218 @@
+"""The benchmark harness: run models over seeds, summarise, print beside published rows, save.
+
+A benchmark is declared once, as data (`Benchmark`): the columns it reports, the models it
+can train (each a function of the seed and the device that trains one model and scores its
+samples), reference rows computed the same way (true data, real-vs-real floors), and the
+published numbers it is compared with. `run` does the rest, so every table in the book is
+produced — and can be reproduced — by one command: `python -m genlab.bench NAME`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+Runner = Callable[[int, torch.device], dict[str, float]]
+"""Trains (if needed) and scores one seed on one device; returns {column key: value}."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One reported figure: its key in the runners' dicts, its header and its format.
+
+    `scale` multiplies values for display only (100 shows fractions as percentages);
+    files always store the unscaled values.
+    """
+
+    key: str
+    label: str
+    fmt: str = "{:.3f}"
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Published:
+    """A row quoted from a paper: {column key: (value, error or None)}, in unscaled units."""
+
+    model: str
+    source: str
+    values: dict[str, tuple[float, float | None]]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark declared as data; see the module docstring.
+
+    error: "se" reports the standard error of the mean over seeds (PacGAN's convention),
+    "sd" the standard deviation (TimeGAN's).
+    """
+
+    name: str
+    title: str
+    columns: Sequence[Column]
+    models: dict[str, Runner]
+    default_models: Sequence[str]
+    references: dict[str, Runner] = field(default_factory=dict)
+    published: Sequence[Published] = ()
+    error: str = "se"
+    notes: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if self.error not in ("se", "sd"):
+            raise ValueError(f"error must be 'se' or 'sd', got {self.error!r}")
+        unknown = [m for m in self.default_models if m not in self.models]
+        if unknown:
+            raise ValueError(f"default models {unknown} are not among the models {list(self.models)}")
+
+
+def mean_and_error(values: Sequence[float], kind: str = "se") -> tuple[float, float]:
+    """Mean and its standard error ("se") or the sample standard deviation ("sd"); error nan for n = 1."""
+    if not values:
+        raise ValueError("no values to summarise")
+    n = len(values)
+    mean = math.fsum(values) / n
+    if n == 1:
+        return mean, math.nan
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    return mean, (sd / math.sqrt(n) if kind == "se" else sd)
+
+
+def run(
+    benchmark: Benchmark,
+    seeds: Iterable[int] = range(10),
+    models: Sequence[str] | None = None,
+    device: str | torch.device = "cpu",
+    out: str | Path | None = None,
+    references: bool = True,
+    log: Callable[[str], None] | None = print,
+) -> dict:
+    """Run the references and models over `seeds`; return the summary, optionally written to `out`.
+
+    Returns a dict with the benchmark's name, title, error kind, columns, notes, the published
+    rows, `runs` (one dict per (row, seed): row, kind, seed, seconds and every column) and
+    `rows` (per row: kind "reference" or "model", n, mean and error per column, mean seconds).
+    With `out`, writes out/<name>.csv (the runs) and out/<name>.json (everything).
+    """
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("at least one seed is needed")
+    models = list(benchmark.default_models if models is None else models)
+    unknown = [m for m in models if m not in benchmark.models]
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown} for benchmark {benchmark.name!r}; choose from {list(benchmark.models)}")
+    device = torch.device(device)
+    todo = [(name, "reference", fn) for name, fn in (benchmark.references.items() if references else [])]
+    todo += [(name, "model", benchmark.models[name]) for name in models]
+
+    runs = []
+    for name, kind, fn in todo:
+        for seed in seeds:
+            start = time.perf_counter()
+            values = fn(seed, device)
+            seconds = time.perf_counter() - start
+            missing = [c.key for c in benchmark.columns if c.key not in values]
+            if missing:
+                raise ValueError(f"{benchmark.name}: row {name!r} returned no value for {missing}")
+            runs.append({"row": name, "kind": kind, "seed": seed, "seconds": seconds, **{k: float(v) for k, v in values.items()}})
+            if log:
+                shown = ", ".join(f"{c.key} {_fmt(c, values[c.key])}" for c in benchmark.columns)
+                log(f"  {name} seed {seed}: {shown} ({seconds:.1f} s)")
+
+    rows = []
+    for name, kind, _ in todo:
+        mine = [r for r in runs if r["row"] == name]
+        row = {"row": name, "kind": kind, "n": len(mine), "seconds": mean_and_error([r["seconds"] for r in mine], "sd")[0]}
+        for c in benchmark.columns:
+            mean, err = mean_and_error([r[c.key] for r in mine], benchmark.error)
+            row[c.key] = {"mean": mean, "error": err}
+        rows.append(row)
+
+    summary = {
+        "name": benchmark.name,
+        "title": benchmark.title,
+        "error": benchmark.error,
+        "device": str(device),
+        "seeds": seeds,
+        "columns": [vars(c) for c in benchmark.columns],
+        "notes": list(benchmark.notes),
+        "published": [
+            {"model": p.model, "source": p.source, "note": p.note, "values": {k: list(v) for k, v in p.values.items()}}
+            for p in benchmark.published
+        ],
+        "runs": runs,
+        "rows": rows,
+    }
+    if out is not None:
+        save(summary, out)
+    return summary
+
+
+def _fmt(column: Column, value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return column.fmt.format(value * column.scale)
+
+
+def format_table(summary: dict) -> str:
+    """The summary as a plain-text table: reference rows, genlab's rows, then the published ones."""
+    columns = [Column(**c) for c in summary["columns"]]
+    sign = "±"
+    header = ["", "n", *[c.label for c in columns], "s/seed"]
+    lines = []
+    for row in summary["rows"]:
+        cells = [row["row"] + (" (reference)" if row["kind"] == "reference" else ""), str(row["n"])]
+        for c in columns:
+            m, e = row[c.key]["mean"], row[c.key]["error"]
+            cells.append(_fmt(c, m) + ("" if math.isnan(e) else f" {sign} {_fmt(c, e)}"))
+        cells.append(f"{row['seconds']:.1f}")
+        lines.append(cells)
+    for p in summary["published"]:
+        cells = [f"{p['model']} [{p['source']}]", ""]
+        for c in columns:
+            v = p["values"].get(c.key)
+            if v is None:
+                cells.append("")
+            else:
+                cells.append(_fmt(c, v[0]) + ("" if v[1] is None else f" {sign} {_fmt(c, v[1])}"))
+        cells.append("")
+        lines.append(cells)
+    widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
+    def render(cells: list[str]) -> str:
+        return "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(cells, widths)))
+    error = "standard error of the mean" if summary["error"] == "se" else "standard deviation"
+    text = [summary["title"], f"mean {sign} {error} over seeds {summary['seeds']} on {summary['device']}", ""]
+    text += [render(header), render(["-" * w for w in widths])] + [render(r) for r in lines]
+    notes = [f"{p['model']}: {p['note']}" for p in summary["published"] if p["note"]] + summary["notes"]
+    if notes:
+        text += [""] + [f"note: {n}" for n in notes]
+    return "\n".join(text)
+
+
+def save(summary: dict, out: str | Path) -> tuple[Path, Path]:
+    """Write out/<name>.csv (one line per run) and out/<name>.json (the whole summary)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    keys = ["row", "kind", "seed", "seconds"] + [c["key"] for c in summary["columns"]]
+    csv_path, json_path = out / f"{summary['name']}.csv", out / f"{summary['name']}.json"
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(summary["runs"])
+    json_path.write_text(json.dumps(summary, indent=1, allow_nan=True) + "\n")
+    return csv_path, json_path
+
+
+def load(path: str | Path) -> dict:
+    """A summary written by `save` (path to the .json file, or to the folder plus the benchmark name)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no benchmark results at {path}; regenerate them with `python -m genlab.bench NAME --out DIR`")
+    return json.loads(path.read_text())
