@@ -1,0 +1,124 @@
+"""The benchmark harness and the ring/grid benchmark."""
+
+import dataclasses
+import json
+import math
+
+import pytest
+import torch
+
+from genlab import bench
+from genlab.bench import Benchmark, Column, Published
+from genlab.bench.__main__ import main
+from genlab.bench.common import mean_and_error
+
+
+def test_mean_and_error_known_answers():
+    assert mean_and_error([1.0, 2.0, 3.0, 4.0], "sd") == pytest.approx((2.5, math.sqrt(5 / 3)))
+    assert mean_and_error([1.0, 2.0, 3.0, 4.0], "se") == pytest.approx((2.5, math.sqrt(5 / 3) / 2))
+    mean, err = mean_and_error([7.0])
+    assert mean == 7.0 and math.isnan(err)
+    with pytest.raises(ValueError, match="no values"):
+        mean_and_error([])
+
+
+def toy_benchmark(error="se"):
+    # Known per-seed values, so the summary can be checked by hand.
+    return Benchmark(
+        name="toy",
+        title="A toy benchmark",
+        columns=[Column("a", "A", "{:.1f}"), Column("b", "B %", "{:.0f}", scale=100)],
+        models={"m1": lambda seed, device: {"a": seed, "b": 0.5}, "m2": lambda seed, device: {"a": 10 + seed, "b": math.nan}},
+        default_models=["m1"],
+        references={"truth": lambda seed, device: {"a": 0.0, "b": 1.0}},
+        published=[Published("paper model", "Someone 2020", {"a": (3.0, 0.5)}, note="other networks")],
+        error=error,
+        notes=["a protocol note"],
+    )
+
+
+def test_run_summarises_every_row_over_the_seeds(tmp_path):
+    summary = bench.run(toy_benchmark(), seeds=[0, 1, 2], models=["m1", "m2"], out=tmp_path, log=None)
+    assert [r["row"] for r in summary["rows"]] == ["truth", "m1", "m2"]
+    assert [r["kind"] for r in summary["rows"]] == ["reference", "model", "model"]
+    m1 = summary["rows"][1]
+    assert m1["n"] == 3 and m1["a"]["mean"] == pytest.approx(1.0)
+    assert m1["a"]["error"] == pytest.approx(1 / math.sqrt(3))  # sd 1 over sqrt(3) seeds
+    assert len(summary["runs"]) == 9
+    # Files: one CSV line per run, JSON round trip through `load`.
+    lines = (tmp_path / "toy.csv").read_text().strip().splitlines()
+    assert lines[0] == "row,kind,seed,seconds,a,b" and len(lines) == 10
+    assert bench.load(tmp_path / "toy.json")["rows"][2]["a"]["mean"] == pytest.approx(11.0)
+    table = bench.format_table(summary)
+    for text in ["truth (reference)", "1.0 ± 0.6", "50 ± 0", "paper model [Someone 2020]", "3.0 ± 0.5", "note: a protocol note", "note: paper model: other networks"]:
+        assert text in table
+    assert "–" in table  # nan shown as a dash, not "nan"
+
+
+def test_standard_deviation_when_asked():
+    summary = bench.run(toy_benchmark("sd"), seeds=[0, 1, 2], references=False, log=None)
+    assert [r["row"] for r in summary["rows"]] == ["m1"]
+    assert summary["rows"][0]["a"]["error"] == pytest.approx(1.0)
+
+
+def test_harness_errors_name_the_problem(tmp_path):
+    toy = toy_benchmark()
+    with pytest.raises(ValueError, match="unknown model"):
+        bench.run(toy, seeds=[0], models=["nope"], log=None)
+    with pytest.raises(ValueError, match="at least one seed"):
+        bench.run(toy, seeds=[], log=None)
+    broken = dataclasses.replace(toy, models={"m1": lambda seed, device: {"a": 1.0}})
+    with pytest.raises(ValueError, match=r"row 'm1' returned no value for \['b'\]"):
+        bench.run(broken, seeds=[0], references=False, log=None)
+    with pytest.raises(ValueError, match="default models"):
+        dataclasses.replace(toy, default_models=["m3"])
+    with pytest.raises(ValueError, match="error must be"):
+        dataclasses.replace(toy, error="iqr")
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        bench.get("cifar")
+    with pytest.raises(FileNotFoundError, match="python -m genlab.bench"):
+        bench.load(tmp_path / "missing.json")
+
+
+def test_command_line_lists_models_and_refuses_bad_arguments(capsys):
+    main(["ring", "--list"])
+    listed = capsys.readouterr().out.split("\n")
+    assert "GAN (default)" in listed and "PacGAN4 (default)" in listed and "GAN + DRS (default)" in listed
+    with pytest.raises(SystemExit):
+        main(["ring", "--seeds", "0"])
+    with pytest.raises(SystemExit):
+        main(["ring", "--models", "NoSuchGAN", "--no-save"])
+
+
+@pytest.fixture
+def quick_recipes(monkeypatch):
+    from genlab.bench import toy2d
+
+    quick = {k: dataclasses.replace(r, steps=20, batch_size=48) for k, r in toy2d.RECIPES.items()}
+    monkeypatch.setattr(toy2d, "RECIPES", quick)
+    toy2d.train.cache_clear()
+    yield toy2d
+    toy2d.train.cache_clear()
+
+
+def test_true_data_rows_are_at_the_theoretical_limit(quick_recipes):
+    for benchmark, n_modes in ((quick_recipes.RING, 8), (quick_recipes.GRID, 25)):
+        values = benchmark.references["true data"](0, torch.device("cpu"))
+        assert values["modes"] == n_modes
+        assert abs(values["high_quality"] - (1 - math.exp(-4.5))) < 0.01
+        assert abs(values["spread"] - 1) < 0.05
+        assert values["reverse_kl"] < 0.02
+    # Exact NLL of the ring: -log of the mixture density, known in closed form for one mode.
+    ring_nll = quick_recipes.RING.references["true data"](0, torch.device("cpu"))["nll"]
+    assert ring_nll == pytest.approx(math.log(8) + math.log(2 * math.pi * 0.01**2) + 1, abs=0.05)
+
+
+def test_every_ring_row_runs_end_to_end(quick_recipes, tmp_path):
+    summary = bench.run(quick_recipes.RING, seeds=[0], out=tmp_path, log=None)
+    rows = {r["row"]: r for r in summary["rows"]}
+    assert set(rows) == {"true data", "GAN", "PacGAN2", "PacGAN3", "PacGAN4", "WGAN-GP", "VAE", "GAN + DRS"}
+    for name, row in rows.items():
+        assert 0 <= row["modes"]["mean"] <= 8 and 0 <= row["high_quality"]["mean"] <= 1
+    assert math.isfinite(rows["VAE"]["nll"]["mean"]) and math.isnan(rows["GAN"]["nll"]["mean"])
+    saved = json.loads((tmp_path / "ring.json").read_text())
+    assert saved["published"][0]["source"] == "Lin et al. 2018, Table 1"
