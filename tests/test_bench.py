@@ -45,6 +45,7 @@ def test_run_summarises_every_row_over_the_seeds(tmp_path):
     assert m1["n"] == 3 and m1["a"]["mean"] == pytest.approx(1.0)
     assert m1["a"]["error"] == pytest.approx(1 / math.sqrt(3))  # sd 1 over sqrt(3) seeds
     assert len(summary["runs"]) == 9
+    assert [(r["row"], r["seed"]) for r in summary["runs"][:3]] == [("truth", 0), ("m1", 0), ("m2", 0)]  # seed by seed
     # Files: one CSV line per run, JSON round trip through `load`.
     lines = (tmp_path / "toy.csv").read_text().strip().splitlines()
     assert lines[0] == "row,kind,seed,seconds,a,b" and len(lines) == 10
@@ -53,6 +54,25 @@ def test_run_summarises_every_row_over_the_seeds(tmp_path):
     for text in ["truth (reference)", "1.0 ± 0.6", "50 ± 0", "paper model [Someone 2020]", "3.0 ± 0.5", "note: a protocol note", "note: paper model: other networks"]:
         assert text in table
     assert "–" in table  # nan shown as a dash, not "nan"
+
+
+def test_resume_keeps_saved_runs_and_only_computes_the_rest(tmp_path):
+    toy = toy_benchmark()
+    bench.run(toy, seeds=[0, 1], out=tmp_path, log=None)
+    calls = []
+
+    def counting(seed, device):
+        calls.append(seed)
+        return {"a": 100.0, "b": 0.0}
+
+    again = dataclasses.replace(toy, models={"m1": counting, "m2": toy.models["m2"]})
+    summary = bench.run(again, seeds=[0, 1, 2], out=tmp_path, resume=True, log=None)
+    assert calls == [2]  # seeds 0 and 1 of m1 were read back, not recomputed
+    m1 = next(r for r in summary["rows"] if r["row"] == "m1")
+    assert m1["a"]["mean"] == pytest.approx((0 + 1 + 100) / 3)
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
+    with pytest.raises(ValueError, match="resume needs an output folder"):
+        bench.run(toy, seeds=[0], resume=True, log=None)
 
 
 def test_standard_deviation_when_asked():

@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for NAME.csv and NAME.json (default {DEFAULT_OUT})")
     parser.add_argument("--no-save", action="store_true", help="print only")
+    parser.add_argument("--resume", action="store_true", help="keep the runs already saved in --out instead of repeating them")
     parser.add_argument("--list", action="store_true", help="list the benchmark's models and exit")
     args = parser.parse_args(argv)
     if args.seeds < 1:
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
             device=args.device,
             out=None if args.no_save else args.out,
             references=not args.no_references,
+            resume=args.resume,
         )
     except ValueError as err:
         parser.error(str(err))

@@ -10,8 +10,10 @@ produced — and can be reproduced — by one command: `python -m genlab.bench N
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -93,13 +95,16 @@ def run(
     out: str | Path | None = None,
     references: bool = True,
     log: Callable[[str], None] | None = print,
+    resume: bool = False,
 ) -> dict:
     """Run the references and models over `seeds`; return the summary, optionally written to `out`.
 
     Returns a dict with the benchmark's name, title, error kind, columns, notes, the published
     rows, `runs` (one dict per (row, seed): row, kind, seed, seconds and every column) and
     `rows` (per row: kind "reference" or "model", n, mean and error per column, mean seconds).
-    With `out`, writes out/<name>.csv (the runs) and out/<name>.json (everything).
+    With `out`, writes out/<name>.csv (the runs) and out/<name>.json (everything) after every
+    run, so an interrupted benchmark loses at most one run; with `resume`, runs already in
+    out/<name>.json for the same rows and seeds are kept instead of repeated.
     """
     seeds = list(seeds)
     if not seeds:
@@ -112,9 +117,21 @@ def run(
     todo = [(name, "reference", fn) for name, fn in (benchmark.references.items() if references else [])]
     todo += [(name, "model", benchmark.models[name]) for name in models]
 
+    done: dict[tuple[str, int], dict] = {}
+    if resume:
+        if out is None:
+            raise ValueError("resume needs an output folder (out) to resume from")
+        previous = Path(out) / f"{benchmark.name}.json"
+        if previous.exists():
+            done = {(r["row"], r["seed"]): r for r in json.loads(previous.read_text())["runs"]}
+
     runs = []
-    for name, kind, fn in todo:
-        for seed in seeds:
+    # Seed by seed, so that an interrupted benchmark leaves whole seeds behind.
+    for seed in seeds:
+        for name, kind, fn in todo:
+            if (name, seed) in done:
+                runs.append(done[(name, seed)])
+                continue
             start = time.perf_counter()
             values = fn(seed, device)
             seconds = time.perf_counter() - start
@@ -125,17 +142,29 @@ def run(
             if log:
                 shown = ", ".join(f"{c.key} {_fmt(c, values[c.key])}" for c in benchmark.columns)
                 log(f"  {name} seed {seed}: {shown} ({seconds:.1f} s)")
+            if out is not None:
+                save(summarise(benchmark, runs, seeds, device, todo), out)
 
+    summary = summarise(benchmark, runs, seeds, device, todo)
+    if out is not None:
+        save(summary, out)
+    return summary
+
+
+def summarise(benchmark: Benchmark, runs: list[dict], seeds: list[int], device: torch.device, todo: list) -> dict:
+    """The summary dict of `run` from the runs so far (rows without runs are left out)."""
     rows = []
     for name, kind, _ in todo:
-        mine = [r for r in runs if r["row"] == name]
+        mine = sorted((r for r in runs if r["row"] == name), key=lambda r: r["seed"])
+        if not mine:
+            continue
         row = {"row": name, "kind": kind, "n": len(mine), "seconds": mean_and_error([r["seconds"] for r in mine], "sd")[0]}
         for c in benchmark.columns:
             mean, err = mean_and_error([r[c.key] for r in mine], benchmark.error)
             row[c.key] = {"mean": mean, "error": err}
         rows.append(row)
 
-    summary = {
+    return {
         "name": benchmark.name,
         "title": benchmark.title,
         "error": benchmark.error,
@@ -150,9 +179,6 @@ def run(
         "runs": runs,
         "rows": rows,
     }
-    if out is not None:
-        save(summary, out)
-    return summary
 
 
 def _fmt(column: Column, value: float | None) -> str:
@@ -202,12 +228,20 @@ def save(summary: dict, out: str | Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     keys = ["row", "kind", "seed", "seconds"] + [c["key"] for c in summary["columns"]]
     csv_path, json_path = out / f"{summary['name']}.csv", out / f"{summary['name']}.json"
-    with open(csv_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(summary["runs"])
-    json_path.write_text(json.dumps(summary, indent=1, allow_nan=True) + "\n")
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(sorted(summary["runs"], key=lambda r: (r["seed"], r["row"])))
+    _atomic_write(csv_path, table.getvalue())
+    _atomic_write(json_path, json.dumps(summary, indent=1, allow_nan=True) + "\n")
     return csv_path, json_path
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename it over: never a half-written file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def load(path: str | Path) -> dict:
