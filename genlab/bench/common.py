@@ -169,7 +169,7 @@ def summarise(benchmark: Benchmark, runs: list[dict], seeds: list[int], device: 
         "title": benchmark.title,
         "error": benchmark.error,
         "device": str(device),
-        "seeds": seeds,
+        "seeds": sorted({r["seed"] for r in runs}),
         "columns": [vars(c) for c in benchmark.columns],
         "notes": list(benchmark.notes),
         "published": [

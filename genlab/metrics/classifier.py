@@ -102,6 +102,7 @@ class DigitClassifier(nn.Module):
         return (self.predict(images).cpu() == torch.as_tensor(labels).cpu()).float().mean().item()
 
 
+@torch.enable_grad()
 def train_digit_classifier(seed: int = 0, epochs: int = 20, batch_size: int = 64) -> DigitClassifier:
     """Train the classifier from scratch on the CPU (a few seconds); deterministic for a seed.
 

@@ -2,8 +2,9 @@
 
 from genlab.models.base import GenerativeModel
 from genlab.models.gan import GAN
+from genlab.models.memory import RecurrentRegressor
 from genlab.models.rnn import CharRNN
 from genlab.models.sequence_rnn import SequenceRNN
-from genlab.models.vae import VAE
+from genlab.models.vae import MaskedVAE, VAE
 
-__all__ = ["CharRNN", "GAN", "GenerativeModel", "SequenceRNN", "VAE"]
+__all__ = ["CharRNN", "GAN", "GenerativeModel", "MaskedVAE", "RecurrentRegressor", "SequenceRNN", "VAE"]

@@ -1,0 +1,171 @@
+"""A recurrent regressor for memory tasks such as the adding problem (`genlab.data.tasks`).
+
+It reads a sequence x_1 … x_T and predicts one number from its final state:
+
+    h_t = cell(h_{t-1}, x_t)        (RNN, GRU or LSTM update)
+    ŷ_t = w_out · h_t + b_out        (its own linear read-out)
+
+trained on the squared error (ŷ_T − y)², the loss of the adding problem (Hochreiter &
+Schmidhuber, 1997, experiment 4). It is not a generative model: it follows the training
+protocol of `genlab.models.base` only so that `genlab.fit` trains it and its updates share
+`optimizer_step` (and with it gradient clipping) with every other model in the package.
+
+`marked_value_sensitivity` at the end measures, after training, how much the prediction
+responds to each of the two numbers it must add — the gradient through time that a
+model has learned to keep alive, or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from genlab.models.base import Batch, GenerativeModel
+from genlab.nets import recurrent
+
+OPTIMIZERS = ("adam", "sgd")
+
+
+class RecurrentRegressor(GenerativeModel):
+    """Recurrent stack (RNN, GRU or LSTM) → linear read-out of the last state → one number.
+
+    Data: a tuple (inputs (N, T, F), targets (N,)), e.g. from `genlab.data.adding_problem`.
+
+    Args:
+        features: F, inputs per time step.
+        length: T, the sequence length (sets `data_shape` = (T, F)).
+        cell: "rnn" (Elman, tanh), "gru" or "lstm".
+        hidden: width of the recurrent state.
+        optimizer: "adam", or "sgd" for plain gradient descent (no momentum).
+        lr: learning rate.
+        clip_norm: clip the gradient's global norm to this value before each update
+            (Pascanu et al., 2013); None switches clipping off.
+        recurrent_radius: for the "rnn" cell only, set W_hh to this multiple of a random
+            orthogonal matrix, so its spectral radius is exactly this value; None keeps
+            PyTorch's default initialisation. Values above 1 invite exploding gradients.
+    """
+
+    def __init__(
+        self,
+        features: int,
+        length: int,
+        *,
+        cell: str = "lstm",
+        hidden: int = 32,
+        optimizer: str = "adam",
+        lr: float = 1e-2,
+        clip_norm: float | None = None,
+        recurrent_radius: float | None = None,
+    ) -> None:
+        super().__init__()
+        for name, value in (("features", features), ("length", length)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
+        if not lr > 0:
+            raise ValueError(f"lr must be > 0, got {lr!r}")
+        if clip_norm is not None and not clip_norm > 0:
+            raise ValueError(f"clip_norm must be > 0 or None, got {clip_norm!r}")
+        if recurrent_radius is not None and cell != "rnn":
+            raise ValueError(f"recurrent_radius applies to the plain 'rnn' cell only, not to {cell!r}")
+        if recurrent_radius is not None and not recurrent_radius > 0:
+            raise ValueError(f"recurrent_radius must be > 0, got {recurrent_radius!r}")
+        self.data_shape = (length, features)
+        self.cell, self.hidden = cell, hidden
+        self.optimizer_name, self.lr, self.clip_norm = optimizer, lr, clip_norm
+        self.rnn = recurrent(cell, features, hidden)  # (B, T, F) -> (B, T, hidden)
+        self.readout = nn.Linear(hidden, 1)  # w_out, b_out: the read-out has weights of its own
+        if recurrent_radius is not None:
+            with torch.no_grad():
+                # W_hh = r·Q with Q orthogonal: every eigenvalue has modulus exactly r.
+                q, _ = torch.linalg.qr(torch.randn(hidden, hidden))
+                self.rnn.weight_hh_l0.copy_(recurrent_radius * q)
+
+    # --- the model -----------------------------------------------------------------------
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
+        """Prediction after every prefix, and the final recurrent state.
+
+        (B, T, F) -> predictions (B, T, 1), with [:, t] the answer after reading x_1 … x_{t+1};
+        state (1, B, hidden), or (h, c) for an LSTM.
+        """
+        h, state = self.rnn(x)  # (B, T, hidden)
+        return self.readout(h), state  # (B, T, 1)
+
+    def predict(self, x: Tensor) -> Tensor:
+        """The answer after the whole sequence: (B, T, F) -> (B,)."""
+        predictions, _ = self(x)
+        return predictions[:, -1, 0]
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        if self.optimizer_name == "sgd":  # plain gradient descent: θ ← θ − lr·∇L
+            return [torch.optim.SGD(self.parameters(), lr=self.lr)]
+        return [torch.optim.Adam(self.parameters(), lr=self.lr)]
+
+    def _pair(self, batch: Batch) -> tuple[Tensor, Tensor]:
+        if isinstance(batch, Tensor) or len(batch) != 2:
+            raise TypeError(
+                "RecurrentRegressor trains on (inputs, targets) pairs; pass data as a tuple "
+                "(inputs (N, T, F), targets (N,)), e.g. genlab.data.adding_problem(...)"
+            )
+        x, y = batch
+        self.check_data(x)
+        if y.shape != (x.shape[0],):
+            raise ValueError(f"targets must have shape ({x.shape[0]},), one number per sequence; got {tuple(y.shape)}")
+        return x, y
+
+    def train_step(self, batch: Batch, optimizers: Sequence[torch.optim.Optimizer]) -> dict[str, float]:
+        (opt,) = optimizers
+        x, y = self._pair(batch)
+        # Squared error of the final answer (Hochreiter & Schmidhuber, 1997, experiment 4).
+        loss = (self.predict(x) - y).pow(2).mean()
+        self.optimizer_step(opt, loss, self.clip_norm)
+        # The norm of the gradient the update just used (after clipping, when clipping is on).
+        grads = [p.grad.flatten() for p in self.parameters() if p.grad is not None]
+        return {"mse": loss.item(), "grad_norm": torch.cat(grads).norm().item()}
+
+    @torch.no_grad()
+    def mse(self, x: Tensor, y: Tensor, batch_size: int = 1024) -> float:
+        """Mean squared error of the final answers on held-out data (inputs (N, T, F), targets (N,))."""
+        x, y = self._pair((x, y))
+        was_training = self.training
+        self.eval()
+        total = sum(
+            (self.predict(xb.to(self.device)) - yb.to(self.device)).pow(2).sum().item()
+            for xb, yb in zip(x.split(batch_size), y.split(batch_size))
+        )
+        self.train(was_training)
+        return total / len(x)
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+        raise TypeError(
+            "RecurrentRegressor predicts an answer for a given sequence; it has no distribution to "
+            "sample from. Use predict(x) instead."
+        )
+
+
+def marked_value_sensitivity(model: RecurrentRegressor, x: Tensor) -> tuple[Tensor, Tensor]:
+    """How much the final answer moves per unit change of each marked value: ∂ŷ_T / ∂v.
+
+    For adding-problem inputs x (B, T, 2) — values in channel 0, two markers per row in
+    channel 1 — returns the derivative of the prediction with respect to the first and
+    the second marked value, shape (B, 2), and their lags T − 1 − position, shape (B, 2).
+    A perfect adder has ∂ŷ/∂v = 1 for both, at every lag; a model whose gradient through
+    time has vanished has ∂ŷ/∂v ≈ 0 for the early value.
+    """
+    if x.dim() != 3 or x.shape[2] != 2:
+        raise ValueError(f"adding-problem inputs have shape (B, T, 2), got {tuple(x.shape)}")
+    marked = x[:, :, 1] == 1
+    if not (marked.sum(dim=1) == 2).all():
+        raise ValueError("every row must have exactly two marked steps (channel 1 equal to 1)")
+    x = x.detach().clone().to(model.device).requires_grad_(True)
+    # Rows do not interact, so the gradient of the summed answers holds each row's own gradient;
+    # autograd.grad leaves the parameters' .grad untouched.
+    (grad,) = torch.autograd.grad(model.predict(x).sum(), x)
+    positions = marked.to(model.device).nonzero()[:, 1].view(-1, 2)  # (B, 2), in time order
+    rows = torch.arange(x.shape[0], device=model.device).unsqueeze(1)
+    sensitivity = grad[rows, positions, 0]  # (B, 2): the value channel at the marked steps
+    return sensitivity.detach(), x.shape[1] - 1 - positions
