@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 JB_FLAGS := -W -n --keep-going
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with book/sanitize.cfg
 
-.PHONY: install book test test-unit test-notebooks execute bench clean
+.PHONY: install book test test-unit test-notebooks execute bench tables clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu install it with: apt-get install python3-venv" >&2; exit 1; }
@@ -43,6 +43,13 @@ execute: install
 bench: install
 	$(BIN)/python benchmarks/fit_overhead.py
 	$(BIN)/python benchmarks/rnn_sampling.py
+
+## tables: regenerate the benchmark tables that chapter 5 reads (book/05_analysis/results; about 2 hours on 2 cores)
+tables: install
+	$(BIN)/python -m genlab.bench ring --seeds 5 --threads 1
+	$(BIN)/python -m genlab.bench grid --seeds 5 --threads 1
+	$(BIN)/python -m genlab.bench stacked-digits --seeds 3 --models DCGAN PacDCGAN2 VAE --threads 1
+	$(BIN)/python -m genlab.bench sines --seeds 3 --threads 1
 
 clean:
 	rm -rf _build .pytest_cache

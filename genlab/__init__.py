@@ -1,6 +1,6 @@
 """genlab: GANs, VAEs, RNN sequence models and their combinations, in small readable PyTorch."""
 
-from genlab import data, losses, metrics, models, viz
+from genlab import bench, data, imputation, losses, metrics, models, viz
 from genlab.checkpoint import load_checkpoint, save_checkpoint
 from genlab.models import GAN, VAE, GenerativeModel
 from genlab.train import TrainingDiverged, device, fit
@@ -12,9 +12,11 @@ __all__ = [
     "VAE",
     "GenerativeModel",
     "TrainingDiverged",
+    "bench",
     "data",
     "device",
     "fit",
+    "imputation",
     "load_checkpoint",
     "losses",
     "metrics",

@@ -4,7 +4,7 @@ The data and the metric follow the PacGAN protocol exactly (Lin et al., 2018; se
 `genlab.data.ring`, `genlab.data.grid` and `genlab.metrics.mode_coverage`): 100,000 training
 points, 2,500 generated samples per run, modes captured, high-quality samples, reverse KL,
 plus our spread figure and, for models with a likelihood, the held-out negative
-log-likelihood. Training budgets are ours — a minute or so per seed on a laptop CPU — and far
+log-likelihood. Training budgets are ours — minutes per seed on a laptop CPU — and far
 shorter than PacGAN's 400 epochs, which the tables say.
 """
 
@@ -147,8 +147,9 @@ _PUBLISHED = {
 
 _NOTES = [
     "protocol differences: PacGAN trains 400 epochs (400,000 updates of batch 100) with G 4x400 ReLU+BatchNorm "
-    "and a 3x200 maxout D; genlab trains each row for under a minute (GAN rows and VAE: 3,000 updates of batch 384, "
-    "MLP 3x128, lr 1e-3; WGAN-GP: 1,000 updates of 5 critic steps each) — same data, same metric, same 2,500 samples",
+    "and a 3x200 maxout D; genlab gives every row the same short budget (GAN rows and VAE: 3,000 updates of batch "
+    "384, MLP 3x128, lr 1e-3; WGAN-GP: 1,000 updates of 5 critic steps each) — same data, same metric, same 2,500 "
+    "samples. s/seed is wall time on one CPU thread of a shared 2-core machine",
     "spread: RMS distance of high-quality samples from their mode centre over that of true samples under the same "
     "3-std cut; 1.00 is right, below 1 means samples packed too tightly (high quality that is not quality)",
     "GAN + DRS: the GAN row's model with discriminator rejection sampling (Azadi et al., 2019) — a different "
