@@ -9,32 +9,12 @@ from torch import nn
 import genlab
 from genlab import imputation as imp
 from genlab.models.vae import MaskedVAE
+import helpers
 
 
 def linear_gaussian_vae(seed: int = 0):
-    """z ~ N(0, I_2), x|z ~ N(Wz + b, σ² I_4) with the encoder set to the exact posterior p(z|x).
-
-    W's columns are orthogonal, so the posterior covariance is diagonal and an encoder can
-    represent it. Returns the VAE, W, b, σ and the exact joint p(x) = N(b, WWᵀ + σ²I).
-    """
-    g = torch.Generator().manual_seed(seed)
-    q, _ = torch.linalg.qr(torch.randn(4, 4, generator=g))
-    w = q[:, :2] * torch.tensor([2.0, 1.2])  # (4, 2), WᵀW = diag(4, 1.44)
-    b = torch.randn(4, generator=g)
-    sigma = 0.5
-    post_cov = torch.linalg.inv(torch.eye(2) + w.T @ w / sigma**2)  # diagonal
-    a = post_cov @ w.T / sigma**2  # posterior mean = a (x - b)
-    encoder, decoder = nn.Linear(4, 4), nn.Linear(2, 4)
-    with torch.no_grad():
-        encoder.weight.zero_()
-        encoder.weight[:2] = a
-        encoder.bias[:2] = -a @ b
-        encoder.bias[2:] = torch.log(torch.diagonal(post_cov))
-        decoder.weight.copy_(w)
-        decoder.bias.copy_(b)
-    vae = genlab.VAE(encoder, decoder, latent_dim=2, data_shape=(4,), likelihood="gaussian", init_scale=sigma)
-    joint = torch.distributions.MultivariateNormal(b, w @ w.T + sigma**2 * torch.eye(4))
-    return vae, joint
+    """The exact-posterior linear-Gaussian VAE of tests/helpers.py in 4 dimensions; returns (vae, joint p(x))."""
+    return helpers.linear_gaussian_vae(data_dim=4, scales=(2.0, 1.2), seed=seed)
 
 
 def gaussian_conditional_mean(joint, x, observed):

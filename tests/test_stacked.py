@@ -7,7 +7,8 @@ import torch
 
 import genlab
 from genlab.data.stacked import digit_pool, mode_index, stacked_digits
-from genlab.metrics.stacked import classify_stacked, kl_to_uniform, stacked_modes
+from genlab.metrics.modes import kl_to_uniform
+from genlab.metrics.stacked import classify_stacked, stacked_modes
 
 
 @pytest.fixture(scope="module")

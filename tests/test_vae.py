@@ -7,34 +7,7 @@ import torch
 from torch import nn
 
 import genlab
-from helpers import tiny_vae
-
-
-def linear_gaussian_vae(posterior_shift: float = 0.0, posterior_log_stretch: float = 0.0, seed: int = 0):
-    """z ~ N(0, I_2), x|z ~ N(Wz + b, σ² I_3), with W's columns orthogonal so that the true
-    posterior is Gaussian with a diagonal covariance a VAE's encoder can represent.
-
-    Returns the VAE (encoder set to the exact posterior, then shifted/stretched by the
-    arguments to make q deliberately wrong) and the exact marginal p(x) = N(b, WWᵀ + σ²I).
-    """
-    g = torch.Generator().manual_seed(seed)
-    q, _ = torch.linalg.qr(torch.randn(3, 3, generator=g))
-    w = q[:, :2] * torch.tensor([2.0, 0.7])  # (3, 2), WᵀW = diag(4, 0.49)
-    b = torch.randn(3, generator=g)
-    sigma = 0.5
-    post_cov = torch.linalg.inv(torch.eye(2) + w.T @ w / sigma**2)  # diagonal
-    a = post_cov @ w.T / sigma**2  # posterior mean = a (x - b)
-    encoder, decoder = nn.Linear(3, 4), nn.Linear(2, 3)
-    with torch.no_grad():
-        encoder.weight.zero_()
-        encoder.weight[:2] = a
-        encoder.bias[:2] = -a @ b + posterior_shift
-        encoder.bias[2:] = torch.log(torch.diagonal(post_cov)) + posterior_log_stretch
-        decoder.weight.copy_(w)
-        decoder.bias.copy_(b)
-    vae = genlab.VAE(encoder, decoder, latent_dim=2, data_shape=(3,), likelihood="gaussian", init_scale=sigma)
-    marginal = torch.distributions.MultivariateNormal(b, w @ w.T + sigma**2 * torch.eye(3))
-    return vae, marginal
+from helpers import linear_gaussian_vae, tiny_vae
 
 
 def test_exact_posterior_makes_every_importance_weight_equal_to_p_x():

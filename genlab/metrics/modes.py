@@ -25,6 +25,17 @@ from genlab.metrics.distances import mmd
 # P(r < t) = 1 - exp(-t²/2) and E[r² | r < t] = 2 - t² exp(-t²/2) / (1 - exp(-t²/2)).
 
 
+def kl_to_uniform(counts: Tensor) -> float:
+    """KL(p̂ ‖ uniform) in nats for a histogram `counts` (K,) over K bins: Σ p log(p K)."""
+    counts = torch.as_tensor(counts, dtype=torch.float64)
+    if counts.ndim != 1 or len(counts) == 0:
+        raise ValueError(f"counts must be a non-empty 1-D histogram, got shape {tuple(counts.shape)}")
+    if (counts < 0).any() or counts.sum() <= 0:
+        raise ValueError("counts must be non-negative with a positive total")
+    p = counts[counts > 0] / counts.sum()  # empty bins contribute 0 · log 0 = 0
+    return float((p * torch.log(p * len(counts))).sum())
+
+
 def truncated_fraction(threshold: float) -> float:
     """Fraction of a true mode's samples within `threshold` std: 0.98889 for 3."""
     return 1 - math.exp(-(threshold**2) / 2)
@@ -77,8 +88,7 @@ def mode_coverage(samples: Tensor, mixture: GaussianMixture2D, threshold: float 
     counts = torch.bincount(nearest[hq], minlength=mixture.n_modes)
     n_hq = int(hq.sum())
     if n_hq:
-        p = counts[counts > 0].double() / n_hq
-        reverse_kl = float((p * torch.log(p * mixture.n_modes)).sum())
+        reverse_kl = kl_to_uniform(counts)
         rms = float(distance[hq].pow(2).mean().div(2).sqrt())  # per-coordinate RMS, std units
         spread = rms / truncated_rms(threshold)
     else:

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from genlab.data.stacked import N_CHANNELS, N_MODES, mode_index
 from genlab.metrics.classifier import DigitClassifier, digit_classifier
+from genlab.metrics.modes import kl_to_uniform
 
 IMAGE_SHAPE = (N_CHANNELS, 8, 8)
 RANGES = {(0, 1), (-1, 1)}
@@ -46,17 +47,6 @@ class StackedModes:
         d = asdict(self)
         d.pop("counts")
         return d
-
-
-def kl_to_uniform(counts: Tensor) -> float:
-    """KL(p̂ ‖ uniform) in nats for a histogram `counts` (K,) over K bins: Σ p log(p K)."""
-    counts = torch.as_tensor(counts, dtype=torch.float64)
-    if counts.ndim != 1 or len(counts) == 0:
-        raise ValueError(f"counts must be a non-empty 1-D histogram, got shape {tuple(counts.shape)}")
-    if (counts < 0).any() or counts.sum() <= 0:
-        raise ValueError("counts must be non-negative with a positive total")
-    p = counts[counts > 0] / counts.sum()  # empty bins contribute 0 · log 0 = 0
-    return float((p * torch.log(p * len(counts))).sum())
 
 
 def _check_images(images: Tensor, value_range: tuple[int, int]) -> Tensor:
