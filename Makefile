@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 JB_FLAGS := -W -n --keep-going
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with book/sanitize.cfg
 
-.PHONY: install book test test-unit test-notebooks execute bench tables clean
+.PHONY: install book test test-unit test-notebooks execute sweep bench tables clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu install it with: apt-get install python3-venv" >&2; exit 1; }
@@ -38,6 +38,12 @@ test-notebooks: install
 ## execute: re-run every notebook in place, in order, each from a clean kernel
 execute: install
 	$(BIN)/python scripts/execute_notebooks.py book
+
+## sweep: execute every notebook with SEED = 0..9 (even seeds on 1 thread, odd on 2) and the
+## statistical unit tests likewise; record every assert; write book/appendix/checks.md.
+## Only runs whose code changed are repeated (about 2 hours on 2 cores from scratch).
+sweep: install
+	$(BIN)/python scripts/sweep.py book --tests --runs 10
 
 ## bench: the benchmarks under benchmarks/
 bench: install

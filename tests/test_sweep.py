@@ -1,0 +1,123 @@
+"""The seed sweep (scripts/sweep.py) records every assert of a notebook, runs on."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("sweep", ROOT / "scripts" / "sweep.py")
+sweep = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sweep)
+
+
+def write_notebook(path: Path, cells: list[tuple[str, str]], parameters: int | None = 1) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for i, (kind, source) in enumerate(cells):
+        cell = nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source)
+        if i == parameters:
+            cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    return write_notebook(tmp_path_factory.mktemp("nb") / "tiny.ipynb", [
+        ("markdown", "# a page"),
+        ("code", "SEED = 0\nLIMIT = 2"),
+        ("code", "import torch\nvalue = torch.tensor(0.5 + SEED)\nassert value > 0.25\nassert 0 <= SEED < LIMIT"),
+        ("markdown", "text"),
+        ("code", "assert value.item() >= 0 and SEED != 3\nassert [1, 2] == [1, 2]\nprint('after the failures')"),
+    ])
+
+
+@pytest.fixture(scope="module")
+def executed(tiny) -> dict[int, dict]:
+    """The tiny notebook, whose checks depend on SEED, swept over seeds 0 and 3 (cells numbered)."""
+    numbers = sweep.cell_numbers(tiny)
+    results = {seed: sweep.run_notebook(tiny, seed, threads=1, timeout=120) for seed in (0, 3)}
+    for result in results.values():
+        for check in result["checks"]:
+            check["cell"] = numbers[check["cell"]]
+    return results
+
+
+def test_every_assert_is_recorded_with_its_values_and_original_cell(executed):
+    checks = executed[0]["checks"]
+    assert executed[0]["error"] is None
+    assert [(c["cell"], c["assert"], c["passed"]) for c in checks] == [
+        (2, "value > 0.25", True),
+        (2, "0 <= SEED < LIMIT", True),
+        (4, "value.item() >= 0", True),
+        (4, "SEED != 3", True),
+        (4, "[1, 2] == [1, 2]", True),
+    ]
+    assert checks[0]["values"] == [0.5, 0.25]  # a 0-d tensor is recorded as a number
+    assert checks[1]["values"] == [0, 0, 2] and checks[1]["ops"] == ["<=", "<"]
+    assert checks[4]["values"] == [None, None]  # lists are not numbers
+
+
+def test_the_seed_reaches_the_notebook_and_failures_do_not_stop_it(executed):
+    checks = {(c["cell"], c["assert"]): c for c in executed[3]["checks"]}
+    assert checks[2, "0 <= SEED < LIMIT"]["passed"] is False
+    assert checks[2, "0 <= SEED < LIMIT"]["values"] == [0, 3, 2]
+    assert checks[4, "SEED != 3"]["passed"] is False
+    assert checks[4, "[1, 2] == [1, 2]"]["passed"] is True  # recorded after two failures
+    assert executed[3]["error"] is None
+
+
+def test_summary_gives_pass_rates_ranges_and_the_smallest_slack(executed):
+    rows = {r["assert"]: r for r in sweep.summarise(list(executed.values()))}
+    value = rows["value > 0.25"]
+    assert (value["passed"], value["runs"]) == (2, 2)
+    assert (value["min"], value["max"], value["bound"]) == (0.5, 3.5, [[0.25]])
+    assert value["min_slack"] == pytest.approx(0.25)
+    assert value["relative_slack"] == pytest.approx(0.25 / 3.0)
+    seed = rows["0 <= SEED < LIMIT"]
+    assert (seed["passed"], seed["runs"]) == (1, 2)
+    assert seed["min_slack"] == -1  # 3 exceeds the bound 2 by 1: it failed
+    assert rows["value.item() >= 0"]["min_slack"] == pytest.approx(0.5)
+    assert rows["[1, 2] == [1, 2]"]["passed"] == 2 and "min" not in rows["[1, 2] == [1, 2]"]
+
+
+def test_a_cell_that_raises_is_reported_as_an_error(tmp_path):
+    path = write_notebook(tmp_path / "broken.ipynb", [
+        ("markdown", "# a page"), ("code", "SEED = 0"), ("code", "assert SEED == 0\nraise RuntimeError('boom')"),
+        ("code", "assert True"),
+    ])
+    result = sweep.run_notebook(path, 1, threads=1, timeout=120)
+    assert "RuntimeError" in result["error"] and "boom" in result["error"]
+    assert [c["assert"] for c in result["checks"]] == ["SEED == 0"]  # the cell after the error never ran
+
+
+def test_a_notebook_without_a_parameters_cell_is_refused(tmp_path):
+    path = write_notebook(tmp_path / "plain.ipynb", [("code", "SEED = 0")], parameters=None)
+    with pytest.raises(SystemExit, match="parameters"):
+        sweep.check_parameters_cell(path)
+
+
+def test_every_book_notebook_has_a_parameters_cell_that_sets_the_seed():
+    for notebook in sweep.notebooks([str(ROOT / "book")]):
+        sweep.check_parameters_cell(notebook)
+
+
+def test_the_report_lists_failures_and_unswept_notebooks(tiny, tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep, "RUNS", tmp_path)
+    for seed in (0, 3):
+        result = sweep.run_notebook(tiny, seed, threads=1, timeout=120)
+        path = sweep.run_file("tiny", seed, 1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({**result, "hash": "abc", "commit": "x"}))
+    text = sweep.report([("tiny", "abc", tiny), ("never", "def", None)])
+    assert "| 2 | `0 <= SEED < LIMIT` | 1/2 ✗ |" in text
+    assert "Not swept for the current code" in text
+    stale = sweep.report([("tiny", "changed", tiny)])
+    assert "2 stale runs" in stale
