@@ -194,6 +194,7 @@ def thread_env(threads: int) -> dict[str, str]:
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[name] = str(threads)
     env["PYTHONHASHSEED"] = "0"
+    env["OMP_WAIT_POLICY"] = "PASSIVE"  # idle threads sleep: runs sharing the cores do not spin against each other
     return env
 
 
