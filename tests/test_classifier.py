@@ -12,10 +12,12 @@ def held_out():
     return genlab.data.split(genlab.data.digits(), 0.2, seed=0)[1]
 
 
-def test_held_out_accuracy_is_at_least_97_percent(held_out):
-    clf = digit_classifier()
+@pytest.mark.statistical
+def test_held_out_accuracy_is_at_least_96_percent(held_out, seed):
+    clf = digit_classifier(seed=seed)
     acc = clf.accuracy(held_out)
-    assert acc >= 0.97
+    # seeds 0–9, 1 thread: 0.981–0.994 (7 to 2 of the 359 wrong); the shared seed-0 classifier has 0.992
+    assert acc >= 0.96
     assert clf.test_accuracy == pytest.approx(acc)
     assert len(held_out) == 359  # 20% of 1,797, never seen in training
 
@@ -29,16 +31,18 @@ def test_cached_per_process_and_deterministic():
     assert all(torch.equal(a, b) for a, b in zip(clf.state_dict().values(), again.state_dict().values()))
 
 
-def test_outputs_are_probabilities_and_labels(held_out):
-    clf = digit_classifier()
+@pytest.mark.statistical
+def test_outputs_are_probabilities_and_labels(held_out, seed):
+    clf = digit_classifier(seed=seed)
     images, labels = held_out.tensors
     p = clf.predict_proba(images[:50])
     assert p.shape == (50, 10) and torch.allclose(p.sum(1), torch.ones(50), atol=1e-5) and (p >= 0).all()
     assert torch.equal(clf.predict(images[:50]), p.argmax(1))
     assert clf.features(images[:7]).shape == (7, 128)
     # Real digits get confident labels far more often than uniform noise does.
-    noise = torch.rand(200, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    noise = torch.rand(200, 1, 8, 8, generator=torch.Generator().manual_seed(seed)) * 2 - 1
     confident = lambda x: (clf.predict_proba(x).max(1).values > 0.9).float().mean().item()  # noqa: E731
+    # seeds 0–9, 1 thread: real 0.930–0.955, noise 0.03–0.135
     assert confident(images) > 0.9 > confident(noise) + 0.3
 
 

@@ -96,23 +96,27 @@ def largest_singular_values(module: nn.Module) -> list[float]:
     return out
 
 
+@pytest.mark.statistical
 @pytest.mark.parametrize("make", [
     lambda sn: genlab.GAN.mlp(data_dim=2, hidden=32, spectral_norm=sn),
     lambda sn: genlab.GAN.dcgan((1, 8, 8), channels=(16, 8), spectral_norm=sn),
 ])
-def test_spectral_norm_keeps_the_largest_singular_value_at_one(make):
-    torch.manual_seed(0)
+def test_spectral_norm_keeps_the_largest_singular_value_at_one(make, seed):
+    torch.manual_seed(seed)
     plain, normed = make(False), make(True)
     x = torch.randn(16, *normed.data_shape)
-    for _ in range(30):  # each training-mode forward refines the power-iteration estimate
+    for _ in range(100):  # each training-mode forward refines the power-iteration estimate
         normed.discriminator(x)
     sigmas = largest_singular_values(normed.discriminator)
+    # seeds 0–9, 1 thread: largest |σ − 1| 4e-5 (MLP; up to 0.011 after only 30 forwards) and 2e-7 (DCGAN);
+    # without spectral normalisation some |σ − 1| is at least 0.36
     assert len(sigmas) >= 3 and all(abs(s - 1) < 0.02 for s in sigmas), sigmas
     assert not all(abs(s - 1) < 0.02 for s in largest_singular_values(plain.discriminator))
 
 
-def test_spectrally_normalised_mlp_discriminator_is_1_lipschitz():
-    torch.manual_seed(1)
+@pytest.mark.statistical
+def test_spectrally_normalised_mlp_discriminator_is_1_lipschitz(seed):
+    torch.manual_seed(seed)
     d = MLP(2, 1, 64, 3, activation=lambda: nn.LeakyReLU(0.2), spectral_norm=True)
     for _ in range(30):
         d(torch.randn(64, 2))
@@ -120,6 +124,7 @@ def test_spectrally_normalised_mlp_discriminator_is_1_lipschitz():
     x, y = torch.randn(500, 2) * 3, torch.randn(500, 2) * 3
     with torch.no_grad():
         ratio = (d(x) - d(y)).abs().squeeze(1) / (x - y).norm(dim=1)
+    # seeds 0–9, 1 thread: largest ratio 0.015–0.045 (the product of the layers' norms is a loose bound)
     assert ratio.max() <= 1.01
 
 

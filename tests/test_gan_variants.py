@@ -61,15 +61,17 @@ def test_packed_wgan_gp_penalises_the_packed_input():
     assert math.isfinite(out["gp"]) and out["gp"] >= 0
 
 
-def test_categorical_code_is_one_hot_and_uniform():
-    torch.manual_seed(0)
+@pytest.mark.statistical
+def test_categorical_code_is_one_hot_and_uniform(seed):
+    torch.manual_seed(seed)
     gan = genlab.GAN.mlp(latent_dim=3, categories=5, hidden=8, depth=1)
-    z = gan.prior(20_000, torch.Generator().manual_seed(0))
-    assert z.shape == (20_000, 8) and gan.input_dim == 8
+    z = gan.prior(80_000, torch.Generator().manual_seed(seed))
+    assert z.shape == (80_000, 8) and gan.input_dim == 8
     code = z[:, :5]
-    assert torch.equal(code.sum(1), torch.ones(20_000))
+    assert torch.equal(code.sum(1), torch.ones(80_000))
     assert set(code.unique().tolist()) == {0.0, 1.0}
     freq = code.mean(0)
+    # seeds 0–9, 1 thread: frequencies within 0.0036 of 0.2 (0.0064 at 20,000 draws), std within 0.0032 of 1
     assert torch.allclose(freq, torch.full((5,), 0.2), atol=0.01)
     assert abs(float(z[:, 5:].std()) - 1) < 0.02
     with pytest.raises(ValueError, match="categories"):
@@ -130,16 +132,18 @@ class NearModes(nn.Module):
         return (4 - 20 * torch.cdist(x, self.centers).min(1).values).unsqueeze(1)
 
 
-def test_rejection_sampling_keeps_what_the_discriminator_accepts():
+@pytest.mark.statistical
+def test_rejection_sampling_keeps_what_the_discriminator_accepts(seed):
     ring = genlab.data.ring()
     gan = genlab.GAN(LookupGenerator(ring.centers), NearModes(ring.centers), latent_dim=4, data_shape=(2,))
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(seed)
     plain = mode_coverage(gan.sample(2_500, generator=g), ring)
     kept = gan.rejection_sample(2_500, generator=g)
     drs = mode_coverage(kept, ring)
     assert kept.shape == (2_500, 2)
+    # seeds 0–9, 1 thread: plain 0.480–0.508, after rejection 0.992–0.998 with all 8 modes
     assert 0.45 < plain.high_quality < 0.55
-    assert drs.high_quality > 0.99 and drs.modes == 8
+    assert drs.high_quality > 0.98 and drs.modes == 8
 
 
 def test_rejection_sampling_refuses_critics_that_are_not_density_ratios():

@@ -40,13 +40,16 @@ def test_gaussian_blur_keeps_constants_and_sums_and_zero_is_identity():
     assert blurred.std() < x.std()
 
 
-def test_blur_lowers_sharpness_and_raises_the_frechet_distance(images):
-    first, second = split_halves(images, seed=0)
+@pytest.mark.statistical
+def test_blur_lowers_sharpness_and_raises_the_frechet_distance(images, seed):
+    first, second = split_halves(images, seed=seed)
+    classifier = digit_classifier(seed=seed)
     sharp, fd = [], []
     for sigma in (0.0, 0.5, 1.0):
-        scores = image_scores(gaussian_blur(first, sigma), second)
+        scores = image_scores(gaussian_blur(first, sigma), second, classifier)
         sharp.append(scores.sharpness)
         fd.append(scores.frechet)
+    # seeds 0–9, 1 thread: sharpness falls 2.75–2.76x then 13.7–14.0x; Fréchet rises 11–20x then 6.5–7.8x
     assert sharp[0] > 2 * sharp[1] > 4 * sharp[2]
     assert fd[0] < fd[1] < fd[2]
     assert fd[1] > 5 * fd[0]
@@ -68,22 +71,30 @@ def test_identical_sets_score_perfectly(images):
     assert s.sharpness == pytest.approx(sharpness(images[:400]).mean().item())
 
 
-def test_real_floor_is_close_to_perfect_and_reproducible(images):
-    floor = real_floor(images, seed=0)
+@pytest.mark.statistical
+def test_real_floor_is_close_to_perfect_and_reproducible(images, seed):
+    classifier = digit_classifier(seed=seed)
+    floor = real_floor(images, seed=seed, classifier=classifier)
     assert isinstance(floor, ImageScores)
-    assert floor == real_floor(images, seed=0)
+    assert floor == real_floor(images, seed=seed, classifier=classifier)
+    # seeds 0–9, 1 thread: Fréchet 1.2–2.8, precision 0.904–0.934, recall 0.912–0.938, confident 0.962–0.978
     assert floor.frechet < 10
     assert floor.precision > 0.85 and floor.recall > 0.85
     assert floor.confident > 0.9
-    assert floor.sharpness == pytest.approx(sharpness(split_halves(images, 0)[0]).mean().item())
+    assert floor.sharpness == pytest.approx(sharpness(split_halves(images, seed)[0]).mean().item())
 
 
-def test_noise_images_score_badly(images):
-    noise = torch.rand(500, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    s = image_scores(noise, split_halves(images, 0)[1])
-    floor = real_floor(images, seed=0)
+@pytest.mark.statistical
+def test_noise_images_score_badly(images, seed):
+    classifier = digit_classifier(seed=seed)
+    noise = torch.rand(500, 1, 8, 8, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+    s = image_scores(noise, split_halves(images, seed)[1], classifier)
+    floor = real_floor(images, seed=seed, classifier=classifier)
+    # seeds 0–9, 1 thread: Fréchet 71–166x the floor; recall ≤ 0.010. Precision is not reliably small:
+    # 0.004–0.32 (up to 0.38 over 12 classifier seeds × 3 draws), as the k-NN balls of outlying real
+    # digits are wide in feature space and take in some noise images
     assert s.frechet > 20 * floor.frechet
-    assert s.precision < 0.1 and s.recall < 0.1
+    assert s.precision < 0.6 and s.recall < 0.1
 
 
 def test_split_halves_are_disjoint_and_cover_the_data():

@@ -59,13 +59,15 @@ def test_check_missing_names_each_problem():
     assert filled[0, 0] == 0 and torch.equal(filled[1:], x[1:])
 
 
-def test_masks_and_masked_mse():
+@pytest.mark.statistical
+def test_masks_and_masked_mse(seed):
     mask = imp.bottom_half_mask((2, 1, 8, 8))
     assert mask[:, :, :4].all() and not mask[:, :, 4:].any()
     odd = imp.bottom_half_mask((1, 1, 5, 3))
     assert odd[0, 0, :3].all() and not odd[0, 0, 3:].any()
-    random = imp.random_mask((200, 100), 0.3, generator=torch.Generator().manual_seed(0))
-    assert random.dtype == torch.bool and abs((~random).float().mean().item() - 0.3) < 0.01
+    random = imp.random_mask((500, 400), 0.3, generator=torch.Generator().manual_seed(seed))
+    # seeds 0–9, 1 thread: missing fraction within 0.0012 of 0.3 (within 0.0038 at 20,000 entries)
+    assert random.dtype == torch.bool and abs((~random).float().mean().item() - 0.3) < 0.005
     with pytest.raises(ValueError, match="missing fraction"):
         imp.random_mask((3,), 1.5)
     with pytest.raises(ValueError, match="image shape"):
@@ -143,18 +145,21 @@ def test_random_imputations_repeat_with_a_seed_and_change_without_it(name):
 # --- known answers -----------------------------------------------------------------------------
 
 
+@pytest.mark.statistical
 @pytest.mark.parametrize("method", ["pseudo_gibbs", "metropolis"])
-def test_vae_chains_reach_the_exact_gaussian_conditional_mean(method):
+def test_vae_chains_reach_the_exact_gaussian_conditional_mean(method, seed):
     """With the exact posterior as encoder, both chains average to E[x_m | x_o] of the linear-Gaussian model."""
     vae, joint = linear_gaussian_vae()
+    torch.manual_seed(seed)
     x = joint.sample(torch.Size([64]))
     observed = torch.tensor([True, False, True, False])
     mask = observed.expand_as(x).clone()
     exact = gaussian_conditional_mean(joint, x, observed)
     chain = imp.pseudo_gibbs if method == "pseudo_gibbs" else imp.metropolis_within_gibbs
-    completed = chain(vae, x, mask, 4000, generator=torch.Generator().manual_seed(0))
+    completed = chain(vae, x, mask, 4000, generator=torch.Generator().manual_seed(seed + 1))
     error = (completed[:, ~observed] - exact).abs().max().item()
     mean_fill_error = (joint.loc[~observed] - exact).abs().max().item()
+    # seeds 0–9, 1 thread: error 0.020–0.028 (pseudo-Gibbs), 0.023–0.041 (Metropolis), at most 1.4% of the mean fill's
     assert error < 0.1, error
     assert error < 0.1 * mean_fill_error
 
@@ -184,17 +189,25 @@ def test_metropolis_acceptance_ratio_is_one_when_the_encoder_is_the_exact_poster
     assert ratio_wrong.abs().max() > 0.1
 
 
-def test_gan_inpainting_recovers_the_missing_entries_of_a_generated_point():
+@pytest.mark.statistical
+def test_gan_inpainting_recovers_the_missing_entries_of_a_generated_point(seed):
     """G(z) = Wz + b with two observed entries: the observed-pixel loss has the unique minimiser z_true."""
-    gan = linear_gan()
+    gan = linear_gan(seed)
     with torch.no_grad():
-        z_true = torch.randn(10, 2, generator=torch.Generator().manual_seed(5))
+        # The rows of W that map to the observed entries are set to a random rotation: an
+        # ill-conditioned pair (condition numbers up to ~300 for some seeds) slows Adam down so
+        # much that 800 steps miss z_true, which is not what this test is about.
+        rotation, _ = torch.linalg.qr(torch.randn(2, 2, generator=torch.Generator().manual_seed(seed)))
+        gan.generator.weight[[0, 2]] = rotation
+        z_true = torch.randn(10, 2, generator=torch.Generator().manual_seed(seed + 1))
         x = gan.generator(z_true)
     mask = torch.tensor([True, False, True, False]).expand_as(x).clone()
-    completed = imp.gan_inpaint(gan, x, mask, 800, lr=0.05, restarts=2, generator=torch.Generator().manual_seed(0))
+    g = lambda: torch.Generator().manual_seed(seed + 2)
+    completed = imp.gan_inpaint(gan, x, mask, 800, lr=0.05, restarts=2, generator=g())
+    # seeds 0–9, 1 thread: largest error 5e-7 (0.009–0.61 for 5 of them before the rotation)
     assert torch.allclose(completed, x, atol=1e-3)
-    # the prior term pulls z toward 0, so the fill moves away from the truth
-    shrunk = imp.gan_inpaint(gan, x, mask, 800, prior_weight=5.0, generator=torch.Generator().manual_seed(0))
+    # the prior term pulls z toward 0, so the fill moves away from the truth (seeds 0–9: by 0.39–1.56)
+    shrunk = imp.gan_inpaint(gan, x, mask, 800, prior_weight=5.0, generator=g())
     assert (shrunk - x).abs().max() > 1e-2
 
 
@@ -257,13 +270,15 @@ def test_masked_elbo_ignores_the_values_at_missing_positions():
     assert not torch.equal(vae.elbo(torch.where(mask, x, 1 - x)), values[0])
 
 
-def test_masked_bound_approaches_the_exact_log_likelihood_of_the_observed_entries():
+@pytest.mark.statistical
+def test_masked_bound_approaches_the_exact_log_likelihood_of_the_observed_entries(seed):
     """For the linear-Gaussian model, log p(x_o) = log N(x_o; b_o, C_oo); the MIWAE bound reaches it as k grows.
 
     The encoder reads the zero-filled input; it is set to the exact posterior p(z|x_o) = N(m, S),
     with the diagonal variance 2·diag(S) ⪰ S, so that the importance weights are bounded.
     """
     vae, joint = linear_gaussian_vae()
+    torch.manual_seed(seed)
     x = joint.sample(torch.Size([32]))
     observed = torch.tensor([True, False, True, True])
     w, b, sigma = vae.decoder.weight.detach(), vae.decoder.bias.detach(), 0.5
@@ -280,24 +295,27 @@ def test_masked_bound_approaches_the_exact_log_likelihood_of_the_observed_entrie
         joint.loc[observed], joint.covariance_matrix[observed][:, observed]
     ).log_prob(x[:, observed])
     with torch.no_grad():
-        tight = vae.masked_elbo(x, mask, 5000, generator=torch.Generator().manual_seed(0))
-        loose = vae.masked_elbo(x, mask, 1, generator=torch.Generator().manual_seed(0))
-    assert (tight - exact).abs().max() < 0.05 and (tight - exact).abs().mean() < 0.01
+        tight = vae.masked_elbo(x, mask, 5000, generator=torch.Generator().manual_seed(seed + 1))
+        loose = vae.masked_elbo(x, mask, 1, generator=torch.Generator().manual_seed(seed + 1))
+    # seeds 0–9, 1 thread: largest error 0.015–0.027, mean error 0.005–0.008; k = 1 falls 0.22–0.60 below
+    assert (tight - exact).abs().max() < 0.05 and (tight - exact).abs().mean() < 0.015
     assert loose.mean() < exact.mean() - 0.1  # k = 1: the ELBO, strictly below log p(x_o) as q is not exact
 
 
-def test_masked_vae_trains_with_fit_and_rejects_bare_tensors():
+@pytest.mark.statistical
+def test_masked_vae_trains_with_fit_and_rejects_bare_tensors(seed):
     x = genlab.data.digits((0, 1)).tensors[0][:256]
-    mask = imp.random_mask(x.shape, 0.5, generator=torch.Generator().manual_seed(0))
+    mask = imp.random_mask(x.shape, 0.5, generator=torch.Generator().manual_seed(seed))
     for k in (1, 3):
-        torch.manual_seed(0)
+        torch.manual_seed(seed)
         model = MaskedVAE.conv((1, 8, 8), latent_dim=4, channels=(8, 16), k=k)
         with torch.no_grad():
-            before = model.masked_elbo(x, mask, 10, generator=torch.Generator().manual_seed(0)).mean()
-        history = genlab.fit(model, (torch.where(mask, x, 0.0), mask), steps=150, batch_size=64, device="cpu")
+            before = model.masked_elbo(x, mask, 10, generator=torch.Generator().manual_seed(seed)).mean()
+        history = genlab.fit(model, (torch.where(mask, x, 0.0), mask), steps=150, batch_size=64, device="cpu", seed=seed)
         with torch.no_grad():
-            after = model.masked_elbo(x, mask, 10, generator=torch.Generator().manual_seed(0)).mean()
-        assert len(history["loss"]) == 150 and after > before + 5
+            after = model.masked_elbo(x, mask, 10, generator=torch.Generator().manual_seed(seed)).mean()
+        # seeds 0–9, 1 thread: the bound rises by 5.9–8.3 nats (k = 1 and k = 3 alike)
+        assert len(history["loss"]) == 150 and after > before + 3
     with pytest.raises(ValueError, match="mask"):
         genlab.fit(model, x, steps=1, batch_size=8, device="cpu")
     with pytest.raises(ValueError, match="k"):
@@ -346,7 +364,8 @@ def test_rnn_gap_fill_weights_and_shapes():
         imp.rnn_gap_fill(model, bad, 4, 8)
 
 
-def test_rnn_gap_fill_with_the_future_finds_the_right_branch():
+@pytest.mark.statistical
+def test_rnn_gap_fill_with_the_future_finds_the_right_branch(seed):
     """A known answer: a model that predicts x_t = x_{t-1} + noise. Paths through a gap are random
     walks from the last observed value; weighting by the first value after the gap must pull the
     fill toward it, while forward sampling stays at the last value before the gap."""
@@ -364,9 +383,10 @@ def test_rnn_gap_fill_with_the_future_finds_the_right_branch():
         model.head.bias[1] = math.log(0.5)
     x = torch.zeros(1, 6, 1)
     x[0, 4:] = 2.0  # after the gap [1, 4) the series sits at 2
-    g = lambda: torch.Generator().manual_seed(0)
-    past = imp.rnn_gap_fill(model, x, 1, 4, 4000, use_future=False, generator=g())
-    both = imp.rnn_gap_fill(model, x, 1, 4, 4000, future_steps=1, generator=g())
+    g = lambda: torch.Generator().manual_seed(seed)
+    past = imp.rnn_gap_fill(model, x, 1, 4, 16_000, use_future=False, generator=g())
+    both = imp.rnn_gap_fill(model, x, 1, 4, 16_000, future_steps=1, generator=g())
+    # seeds 0–9, 1 thread: forward fill within 0.017 of 0, bridge within 0.030 (within 0.062 at 4,000 paths)
     # exact: a Gaussian random walk bridge from 0 (t = 0) to 2 (t = 4) has mean 2t/4 at t = 1, 2, 3
     assert past.mean.abs().max() < 0.06
     assert torch.allclose(both.mean.flatten(), torch.tensor([0.5, 1.0, 1.5]), atol=0.1)

@@ -54,13 +54,15 @@ def test_non_saturating_gradient_is_strong_where_minimax_vanishes():
         assert lo <= abs(logit.grad.item()) <= hi, kind
 
 
-def test_gaussian_kl_matches_monte_carlo():
-    torch.manual_seed(0)
+@pytest.mark.statistical
+def test_gaussian_kl_matches_monte_carlo(seed):
+    torch.manual_seed(seed)
     mu, logvar = torch.tensor([[0.5, -1.0]]), torch.tensor([[-0.3, 0.4]])
     q = torch.distributions.Normal(mu, (0.5 * logvar).exp())
     p = torch.distributions.Normal(torch.zeros(2), torch.ones(2))
-    z = q.sample((200_000,))
+    z = q.sample((1_000_000,))
     mc = (q.log_prob(z) - p.log_prob(z)).sum(-1).mean()
+    # seeds 0–9, 1 thread: −0.0020 to +0.0027 from the closed form (−0.0062 to +0.0049 at 200,000 draws)
     assert losses.gaussian_kl(mu, logvar).item() == pytest.approx(mc.item(), abs=0.01)
 
 

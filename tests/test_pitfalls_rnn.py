@@ -49,8 +49,9 @@ def test_pitfall_missing_batch_first_mixes_the_batch():
     assert torch.equal(right(changed)[0][1:], right_y[1:])
 
 
-def test_pitfall_categorical_loss_against_continuous_targets():
-    torch.manual_seed(0)
+@pytest.mark.statistical
+def test_pitfall_categorical_loss_against_continuous_targets(seed):
+    torch.manual_seed(seed)
     logits = torch.zeros(16, 10, requires_grad=True)
     with pytest.raises(RuntimeError):
         F.cross_entropy(logits, torch.randn(16))  # (B,) real numbers are not class indices
@@ -63,6 +64,7 @@ def test_pitfall_categorical_loss_against_continuous_targets():
         opt.zero_grad()
         loss.backward()
         opt.step()
+    # seeds 0–9, 1 thread: −118 to −225
     assert loss.item() < -5.0, "a cross-entropy below zero is meaningless"
     # Fix: integer class targets (the next character); the loss is then ≥ 0 and ≈ log C at random.
     fresh = torch.zeros(16, 10)
@@ -70,20 +72,27 @@ def test_pitfall_categorical_loss_against_continuous_targets():
     assert good.item() == pytest.approx(torch.log(torch.tensor(10.0)).item(), rel=1e-6)
 
 
-def test_pitfall_nothing_is_generated_fixed_by_an_o_t_sampler():
+@pytest.mark.statistical
+def test_pitfall_nothing_is_generated_fixed_by_an_o_t_sampler(seed):
     names = ["anna", "bob", "eve", "otto"]
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = CharRNN(Vocabulary.from_corpus(names), cell="lstm", embedding_dim=8, hidden=16, lr=3e-2)
-    genlab.fit(model, encode_corpus(names, model.vocab), steps=100, batch_size=4, device="cpu", seed=0)
+    genlab.fit(model, encode_corpus(names, model.vocab), steps=100, batch_size=4, device="cpu", seed=seed)
     steps_fed = []
     model.rnn.register_forward_hook(lambda module, args, out: steps_fed.append(args[0].shape[1]))
-    fast = model.sample(4, max_len=20, generator=torch.Generator().manual_seed(0))
+    fast = model.sample(4, max_len=20, generator=torch.Generator().manual_seed(seed))
     fast_cost, steps_fed[:] = sum(steps_fed), []
-    slow = sample_recomputing_prefix(model, 4, max_len=20, generator=torch.Generator().manual_seed(0))
+    slow = sample_recomputing_prefix(model, 4, max_len=20, generator=torch.Generator().manual_seed(seed))
     slow_cost, n = sum(steps_fed), len(steps_fed)  # n: tokens drawn (longest name + end token)
     assert torch.equal(fast, slow)
     assert (fast_cost, slow_cost) == (n, n * (n + 1) // 2), "T cell updates against T(T+1)/2"
-    assert set(model.generate(20, generator=torch.Generator().manual_seed(1))) <= set(names)
+    # Trained to the floor (4 names with distinct first letters), the model still gives a little
+    # probability to other continuations, so a few samples in a thousand are new words: asking that
+    # 20 samples all be corpus names fails for 8–20% of the seeds.
+    generated = model.generate(1000, generator=torch.Generator().manual_seed(seed + 1))
+    invented = sum(name not in names for name in generated) / len(generated)
+    # seeds 0–9, 1 thread: 0.002–0.009 of the names are new
+    assert invented < 0.05
 
 
 def test_pitfall_output_layer_reusing_the_recurrent_weights():

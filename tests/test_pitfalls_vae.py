@@ -22,10 +22,10 @@ def digits():
 
 
 @pytest.fixture(scope="module")
-def fixed(digits):
+def fixed(digits, seed):
     """genlab's VAE (reparameterised ELBO with its KL term), trained like the broken versions."""
-    vae = small_vae()
-    genlab.fit(vae, digits[0], steps=STEPS, batch_size=64, device="cpu", seed=0)
+    vae = small_vae(seed)
+    genlab.fit(vae, digits[0], steps=STEPS, batch_size=64, device="cpu", seed=seed)
     return vae
 
 
@@ -72,24 +72,28 @@ def test_sampling_z_outside_the_graph_leaves_the_encoder_without_gradient(digits
     assert all(g is not None and g.abs().sum() > 0 for g in encoder_grads(vae))
 
 
-def test_without_the_kl_term_the_codes_drift_away_from_the_prior(digits, fixed):
+@pytest.mark.statistical
+def test_without_the_kl_term_the_codes_drift_away_from_the_prior(digits, fixed, seed):
     train, test = digits
-    no_kl = small_vae(beta=0.0)  # β = 0 is exactly "no KL term"
-    genlab.fit(no_kl, train, steps=STEPS, batch_size=64, device="cpu", seed=0)
+    no_kl = small_vae(seed, beta=0.0)  # β = 0 is exactly "no KL term"
+    genlab.fit(no_kl, train, steps=STEPS, batch_size=64, device="cpu", seed=seed)
     drift, fine = aggregate_posterior_kl(no_kl, test), aggregate_posterior_kl(fixed, test)
+    # seeds 0–9, 1 thread: drift 107–196 nats, 2,400–8,900 times the VAE's
     assert drift > 10 and drift > 10 * fine, (drift, fine)
     # prior samples land where no code was put: they decode far from every training image
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(seed)
     bad = nearest_train_distance(no_kl.sample(300, generator=g, noise=False), train)
     good = nearest_train_distance(fixed.sample(300, generator=g, noise=False), train)
+    # seeds 0–9, 1 thread: 2.5–3.5 times as far
     assert bad > 1.5 * good, (bad, good)
 
 
-def test_decoder_trained_only_on_random_z_ignores_the_input(digits, fixed):
+@pytest.mark.statistical
+def test_decoder_trained_only_on_random_z_ignores_the_input(digits, fixed, seed):
     train, test = digits
-    vae = small_vae()
+    vae = small_vae(seed)
     opt = torch.optim.Adam(vae.decoder.parameters(), lr=3e-3)
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(seed)
     for _ in range(STEPS):  # the bug: z never comes from the encoder, so it carries nothing about x
         x = train[torch.randint(len(train), (64,), generator=g)]
         z = torch.randn(64, vae.latent_dim, generator=g)
@@ -98,20 +102,23 @@ def test_decoder_trained_only_on_random_z_ignores_the_input(digits, fixed):
         loss.backward()
         opt.step()
     reconstructions = vae.reconstruct(test)
+    # seeds 0–9, 1 thread: spread ratio 0.0017–0.0041; error 0.8–1.6% above the mean image's; the
+    # genlab VAE's error 0.50–0.62 of the mean image's
     assert reconstructions.std(0).mean() < 0.02 * test.std(0).mean()  # one picture for every input
     mean_image_error = (test - train.mean(0)).pow(2).mean()
     assert (reconstructions - test).pow(2).mean() == pytest.approx(mean_image_error.item(), rel=0.1)
-    assert (fixed.reconstruct(test) - test).pow(2).mean() < 0.7 * mean_image_error
+    assert (fixed.reconstruct(test) - test).pow(2).mean() < 0.8 * mean_image_error
 
 
-def test_a_loss_unrelated_to_the_elbo_falls_while_the_elbo_does_not_improve(digits, fixed):
+@pytest.mark.statistical
+def test_a_loss_unrelated_to_the_elbo_falls_while_the_elbo_does_not_improve(digits, fixed, seed):
     train, test = digits
-    vae = small_vae()
-    torch.manual_seed(0)
+    vae = small_vae(seed)
+    torch.manual_seed(seed)
     with torch.no_grad():
         before = vae.elbo(test).mean().item()
     opt = torch.optim.Adam(vae.parameters(), lr=3e-3)
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(seed)
     for _ in range(STEPS):
         x = train[torch.randint(len(train), (64,), generator=g)]
         # the bug: squared log-norms of codes and of decoded noise, which say nothing about p(x)
@@ -123,6 +130,7 @@ def test_a_loss_unrelated_to_the_elbo_falls_while_the_elbo_does_not_improve(digi
         opt.step()
     with torch.no_grad():
         after = vae.elbo(test).mean().item()
+    # seeds 0–9, 1 thread: loss 0.004–0.011; the ELBO falls by 98–156 nats; the genlab VAE gains 16.7–21.5
     assert loss.item() < 0.05
     assert after < before, (before, after)
     with torch.no_grad():

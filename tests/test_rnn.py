@@ -25,26 +25,31 @@ def constant_logits(model: CharRNN, bias: torch.Tensor) -> CharRNN:
     return model
 
 
-def test_train_step_returns_a_finite_loss_and_updates_the_network():
-    model = tiny()
+@pytest.mark.statistical
+def test_train_step_returns_a_finite_loss_and_updates_the_network(seed):
+    model = tiny(seed=seed)
     data = encode_corpus(NAMES, model.vocab)
     before = [p.detach().clone() for p in model.rnn.parameters()]
     out = model.train_step(data, model.configure_optimizers())
     assert set(out) == {"loss"} and math.isfinite(out["loss"])
-    # At initialisation the prediction is close to uniform over the V - 2 possible tokens.
+    # At initialisation the prediction is close to uniform over the V - 2 possible tokens
+    # (seeds 0–9, 1 thread: −1.2% to +3.5% from log(V − 2)).
     assert out["loss"] == pytest.approx(math.log(model.vocab.size - 2), rel=0.1)
     assert all(not torch.equal(a, b) for a, b in zip(before, model.rnn.parameters()))
 
 
+@pytest.mark.statistical
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
-def test_overfits_a_tiny_corpus_down_to_the_first_letter(cell):
-    model = tiny(cell, lr=3e-2)
+def test_overfits_a_tiny_corpus_down_to_the_first_letter(cell, seed):
+    model = tiny(cell, seed, lr=3e-2)
     data = encode_corpus(NAMES, model.vocab)
-    history = genlab.fit(model, data, steps=120, batch_size=8, device="cpu", seed=0)
+    history = genlab.fit(model, data, steps=120, batch_size=8, device="cpu", seed=seed)
+    # seeds 0–9, 1 thread, all three cells: the last loss is 0.158–0.171 of the first
     assert history["loss"][-1] < 0.25 * history["loss"][0]
     # Once every name is memorised only its first letter is uncertain: 8 names cost 8·log 8 nats
     # over 30 characters + 8 end tokens, the lowest possible loss.
     floor = 8 * math.log(8) / (sum(map(len, NAMES)) + len(NAMES))
+    # seeds 0–9, 1 thread: 0.0012–0.0033 nats above the floor; greedy samples always corpus names
     assert model.nll(data) == pytest.approx(floor, abs=0.03)
     assert set(model.generate(50, top_k=1)) <= set(NAMES)
 
@@ -85,14 +90,16 @@ def test_top_k_restricts_the_support():
     assert vocab.begin not in unrestricted, "the begin token has probability zero"
 
 
-def test_sample_next_top_k_and_temperature_on_hand_set_logits():
-    logits = torch.log(torch.tensor([[0.5, 0.3, 0.2]])).repeat(20_000, 1)
-    g = torch.Generator().manual_seed(0)
-    counts = torch.bincount(sample_next(logits, generator=g), minlength=3) / 20_000
+@pytest.mark.statistical
+def test_sample_next_top_k_and_temperature_on_hand_set_logits(seed):
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.2]])).repeat(100_000, 1)
+    g = torch.Generator().manual_seed(seed)
+    counts = torch.bincount(sample_next(logits, generator=g), minlength=3) / 100_000
+    # seeds 0–9, 1 thread: every frequency below within 0.003 of its target (within 0.009 at 20,000 draws)
     assert torch.allclose(counts, torch.tensor([0.5, 0.3, 0.2]), atol=0.015)
-    counts = torch.bincount(sample_next(logits, top_k=2, generator=g), minlength=3) / 20_000
+    counts = torch.bincount(sample_next(logits, top_k=2, generator=g), minlength=3) / 100_000
     assert counts[2] == 0 and counts[0] == pytest.approx(0.5 / 0.8, abs=0.015)
-    hot = torch.bincount(sample_next(logits, temperature=2.0, generator=g), minlength=3) / 20_000
+    hot = torch.bincount(sample_next(logits, temperature=2.0, generator=g), minlength=3) / 100_000
     expected = torch.tensor([0.5, 0.3, 0.2]).sqrt() / torch.tensor([0.5, 0.3, 0.2]).sqrt().sum()
     assert torch.allclose(hot, expected, atol=0.015)
 

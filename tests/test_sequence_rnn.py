@@ -76,18 +76,20 @@ def noisy_sines(n: int, length: int, seed: int) -> torch.Tensor:
     return (torch.sin(2 * math.pi * t / 12 + phase) + 0.1 * torch.randn(n, length, generator=g)).unsqueeze(-1)
 
 
-def test_learns_a_noisy_sine_far_beyond_an_iid_gaussian():
-    train, test = noisy_sines(512, 24, seed=0), noisy_sines(256, 24, seed=1)
-    torch.manual_seed(0)
+@pytest.mark.statistical
+def test_learns_a_noisy_sine_far_beyond_an_iid_gaussian(seed):
+    train, test = noisy_sines(512, 24, seed=2 * seed), noisy_sines(256, 24, seed=2 * seed + 1)
+    torch.manual_seed(seed)
     model = SequenceRNN(1, 24, hidden=16, lr=1e-2)
-    history = genlab.fit(model, train, steps=200, batch_size=64, device="cpu", seed=0)
+    history = genlab.fit(model, train, steps=200, batch_size=64, device="cpu", seed=seed)
     assert history["nll"][-1] < history["nll"][0]
     with torch.no_grad():
         rnn = model.step_nll(test)[:, 2:].mean().item()  # once the phase can be read from two steps
     iid = iid_gaussian_nll(train, test)[:, 2:].mean().item()
     # iid ≈ ½ log(2πe · 0.51) ≈ 1.08 nats; the noise floor is ½ log(2πe · 0.01) ≈ −0.88 nats
+    # seeds 0–9, 1 thread: iid within 0.003 of it; rnn −0.67 to −0.57, 1.66–1.75 nats below iid
     assert iid == pytest.approx(0.5 * math.log(2 * math.pi * math.e * 0.51), abs=0.05)
-    assert rnn < iid - 1.2, (rnn, iid)  # measured over seeds 0–2: rnn −0.61 to −0.63
+    assert rnn < iid - 1.2, (rnn, iid)
 
 
 def test_baselines_by_hand():
@@ -136,19 +138,24 @@ def test_sampler_carries_the_state_it_would_recompute():
         assert torch.allclose(x, mean + log_scale.exp() * eps, atol=1e-5)
 
 
-def test_forecast_continues_one_sequence():
-    torch.manual_seed(0)
+@pytest.mark.statistical
+def test_forecast_continues_one_sequence(seed):
+    torch.manual_seed(seed)
     model = SequenceRNN(1, 10, hidden=8)
     prefix = torch.randn(6, 1)
-    paths = model.forecast(prefix, horizon=4, n_samples=20, generator=torch.Generator().manual_seed(0))
+    paths = model.forecast(prefix, horizon=4, n_samples=20, generator=torch.Generator().manual_seed(seed))
     assert paths.shape == (20, 4, 1)
     assert paths[:, 0].std() > 0  # different draws
     # the first forecast step is distributed as p(x_7 | x_1..6): check mean and spread
-    many = model.forecast(prefix, horizon=1, n_samples=20_000, generator=torch.Generator().manual_seed(1))
+    many = model.forecast(prefix, horizon=1, n_samples=20_000, generator=torch.Generator().manual_seed(seed + 1))
     with torch.no_grad():
         mean, log_scale = model.predict(torch.cat([prefix, torch.zeros(1, 1)]).unsqueeze(0))
-    assert many.mean().item() == pytest.approx(mean[0, -1, 0].item(), abs=0.05)
-    assert many.std().item() == pytest.approx(log_scale[0, -1, 0].exp().item(), rel=0.05)
+    # σ depends on the random initial weights (0.86–1.67 for seeds 0–9), so the mean is allowed 5
+    # standard errors σ/√n rather than a fixed 0.05 (which is 4.2 of them at σ = 1.67)
+    sigma = log_scale[0, -1, 0].exp().item()
+    # seeds 0–9, 1 thread: mean within 1.7 standard errors; spread −0.8% to +0.5% from σ
+    assert many.mean().item() == pytest.approx(mean[0, -1, 0].item(), abs=5 * sigma / math.sqrt(len(many)))
+    assert many.std().item() == pytest.approx(sigma, rel=0.05)
 
 
 def test_gradient_clipping():

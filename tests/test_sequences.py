@@ -23,9 +23,10 @@ def test_sines_seeding():
     assert not torch.equal(sines(50, seed=3), sines(50, seed=4))
 
 
-def test_sines_follow_the_protocol_formula():
+@pytest.mark.statistical
+def test_sines_follow_the_protocol_formula(seed):
     """Recover f and φ from the first two steps and rebuild every value from them."""
-    x = sines(n=2_000, length=24, features=5, seed=1).double()
+    x = sines(n=2_000, length=24, features=5, seed=seed).double()
     angle = torch.asin(2 * x - 1)  # invertible while f·t + φ ≤ π/2, true for t = 0, 1
     phase = angle[:, 0]
     frequency = angle[:, 1] - angle[:, 0]
@@ -35,14 +36,18 @@ def test_sines_follow_the_protocol_formula():
     for draws in (frequency, phase):
         values = draws.flatten().numpy()
         assert values.min() >= -1e-5 and values.max() <= 0.1 + 1e-5
-        # U(0, 0.1): a Kolmogorov–Smirnov test should not reject (10,000 draws each)
+        # U(0, 0.1): a Kolmogorov–Smirnov test should not reject (10,000 draws each); its p-value is
+        # uniform when the draws are, so this fails for one seed in a thousand (seeds 0–9: p 0.023–0.88)
         assert stats.kstest(values / 0.1, "uniform").pvalue > 1e-3
+        # seeds 0–9, 1 thread: mean within 0.00065 of 0.05, variance within 1.4e-5 of 1/1200
         assert abs(values.mean() - 0.05) < 0.002 and abs(values.var() - 0.01 / 12) < 0.0001
 
 
-def test_sines_features_are_independent():
-    x = sines(n=4_000, length=24, features=2, seed=0)
+@pytest.mark.statistical
+def test_sines_features_are_independent(seed):
+    x = sines(n=16_000, length=24, features=2, seed=seed)
     r = np.corrcoef(x[:, 5, 0].numpy(), x[:, 5, 1].numpy())[0, 1]
+    # seeds 0–9, 1 thread: |r| ≤ 0.015 (≤ 0.036 at 4,000 sequences; the standard error is now 0.008)
     assert abs(r) < 0.06
 
 

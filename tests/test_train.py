@@ -21,9 +21,11 @@ def test_fit_returns_one_value_per_step_and_learns(make, ring_data):
     assert history and all(len(v) == 30 for v in history.values())
 
 
-def test_vae_loss_goes_down(ring_data):
-    history = genlab.fit(tiny_vae(), ring_data, steps=300, batch_size=128, device="cpu")
+@pytest.mark.statistical
+def test_vae_loss_goes_down(ring_data, seed):
+    history = genlab.fit(tiny_vae(seed), ring_data, steps=300, batch_size=128, device="cpu", seed=seed)
     first, last = sum(history["loss"][:20]) / 20, sum(history["loss"][-20:]) / 20
+    # seeds 0–9, 1 thread: down by 39–51
     assert last < first - 0.5
 
 

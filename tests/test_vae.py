@@ -19,34 +19,40 @@ def test_exact_posterior_makes_every_importance_weight_equal_to_p_x():
         assert torch.allclose(estimate, exact, atol=1e-4), k
 
 
-def test_elbo_equals_log_p_x_in_expectation_at_the_exact_posterior():
-    torch.manual_seed(0)
+@pytest.mark.statistical
+def test_elbo_equals_log_p_x_in_expectation_at_the_exact_posterior(seed):
+    torch.manual_seed(seed)
     vae, marginal = linear_gaussian_vae()
     x = marginal.sample((4,))
     with torch.no_grad():
         draws = vae.elbo(x.repeat(4000, 1)).reshape(4000, 4)
     standard_error = draws.std(0) / math.sqrt(len(draws))
+    # seeds 0–9, 1 thread: at most 0.5–2.1 standard errors off
     assert ((draws.mean(0) - marginal.log_prob(x)).abs() < 5 * standard_error + 1e-4).all()
 
 
-def test_iwae_approaches_log_p_x_as_k_grows_when_q_is_wrong():
+@pytest.mark.statistical
+def test_iwae_approaches_log_p_x_as_k_grows_when_q_is_wrong(seed):
     vae, marginal = linear_gaussian_vae(posterior_shift=0.8, posterior_log_stretch=1.0)
-    torch.manual_seed(1)
-    x = marginal.sample((64,))
+    torch.manual_seed(seed)
+    x = marginal.sample((256,))
     exact = marginal.log_prob(x)
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(seed + 1)
     gaps = [(exact - vae.log_likelihood(x, k, generator=g)).mean().item() for k in (1, 10, 100, 1000)]
-    assert all(gap > -0.02 for gap in gaps), gaps  # a lower bound (up to Monte-Carlo noise)
+    # seeds 0–9, 1 thread (256 points; 64 gave k = 1000 gaps down to −0.011): gaps 6.5–7.5, 1.22–1.37,
+    # 0.088–0.25, −0.0006 to +0.028
+    assert all(gap > -0.05 for gap in gaps), gaps  # a lower bound (up to Monte-Carlo noise)
     assert gaps[0] > 0.5, gaps  # q is far from the posterior: the ELBO is loose
     assert gaps[0] > gaps[1] > gaps[2] > gaps[3], gaps
     assert gaps[3] < 0.1 * gaps[0], gaps
 
 
-def test_gap_at_k_1_is_the_kl_from_q_to_the_true_posterior():
+@pytest.mark.statistical
+def test_gap_at_k_1_is_the_kl_from_q_to_the_true_posterior(seed):
     # log p(x) - E_q[log p(x, z) - log q(z|x)] = KL(q(z|x) || p(z|x)) (the ELBO identity).
     vae, marginal = linear_gaussian_vae(posterior_shift=0.8, posterior_log_stretch=1.0)
     exact_vae, _ = linear_gaussian_vae()
-    torch.manual_seed(2)
+    torch.manual_seed(seed)
     x = marginal.sample((8,))
     mu_q, logvar_q = vae.encode(x)
     mu_p, logvar_p = exact_vae.encode(x)
@@ -54,47 +60,56 @@ def test_gap_at_k_1_is_the_kl_from_q_to_the_true_posterior():
         torch.distributions.Normal(mu_q, (0.5 * logvar_q).exp()),
         torch.distributions.Normal(mu_p, (0.5 * logvar_p).exp()),
     ).sum(-1)
-    g = torch.Generator().manual_seed(3)
+    g = torch.Generator().manual_seed(seed + 1)
     gap = marginal.log_prob(x) - vae.log_likelihood(x.repeat(20_000, 1), 1, generator=g).reshape(20_000, 8).mean(0)
     kl = kl.detach()
+    # seeds 0–9, 1 thread: mean difference 0.00001–0.021, largest 0.068–0.133
     assert (gap - kl).mean().abs() < 0.05, (gap, kl)
     assert torch.allclose(gap, kl, atol=0.25), (gap, kl)
 
 
-def test_iwae_with_k_1_matches_the_elbo_in_expectation():
+@pytest.mark.statistical
+def test_iwae_with_k_1_matches_the_elbo_in_expectation(seed):
     vae, marginal = linear_gaussian_vae(posterior_shift=0.5, posterior_log_stretch=0.5)
-    torch.manual_seed(3)
-    x = marginal.sample((4,)).repeat(5000, 1)
-    iwae_1 = vae.log_likelihood(x, 1, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(seed)
+    x = marginal.sample((4,)).repeat(50_000, 1)
+    iwae_1 = vae.log_likelihood(x, 1, generator=torch.Generator().manual_seed(seed + 1))
     with torch.no_grad():
         elbo = vae.elbo(x)
+    # seeds 0–9, 1 thread: −0.015 to +0.017 apart (−0.068 to +0.042 with 5,000 copies of each point)
     assert iwae_1.mean().item() == pytest.approx(elbo.mean().item(), abs=0.05)
 
 
-def test_iwae_on_a_trained_model_is_above_the_elbo_and_grows_with_k(ring_data):
-    model = tiny_vae()
-    genlab.fit(model, ring_data, steps=200, batch_size=128, device="cpu", seed=0)
+@pytest.mark.statistical
+def test_iwae_on_a_trained_model_is_above_the_elbo_and_grows_with_k(ring_data, seed):
+    model = tiny_vae(seed)
+    genlab.fit(model, ring_data, steps=200, batch_size=128, device="cpu", seed=seed)
     x = ring_data[:256]
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     with torch.no_grad():
         elbo = torch.stack([model.elbo(x) for _ in range(20)]).mean().item()
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(seed + 1)
     bounds = [model.log_likelihood(x, k, generator=g).mean().item() for k in (1, 5, 50)]
+    # seeds 0–9, 1 thread: steps of 2.9–9.3 and 0.33–4.1 nats; k = 50 is 3.2–13.5 above the ELBO
     assert bounds[0] <= bounds[1] <= bounds[2], bounds
     assert bounds[2] > elbo + 0.05, (bounds, elbo)
 
 
-def test_log_likelihood_is_reproducible_with_a_generator_and_chunking_keeps_memory_flat():
+@pytest.mark.statistical
+def test_log_likelihood_is_reproducible_with_a_generator_and_chunking_keeps_memory_flat(seed):
     vae, marginal = linear_gaussian_vae(posterior_shift=0.3)
+    torch.manual_seed(seed)
     x = marginal.sample((5,))
-    first = vae.log_likelihood(x, 1000, generator=torch.Generator().manual_seed(4), max_batch=64)
-    again = vae.log_likelihood(x, 1000, generator=torch.Generator().manual_seed(4), max_batch=64)
+    first = vae.log_likelihood(x, 10_000, generator=torch.Generator().manual_seed(seed + 1), max_batch=640)
+    again = vae.log_likelihood(x, 10_000, generator=torch.Generator().manual_seed(seed + 1), max_batch=640)
     assert torch.equal(first, again)
-    one_pass = vae.log_likelihood(x, 1000, generator=torch.Generator().manual_seed(5), max_batch=10_000)
+    one_pass = vae.log_likelihood(x, 10_000, generator=torch.Generator().manual_seed(seed + 2), max_batch=100_000)
     exact = marginal.log_prob(x)
-    # both are k = 1000 estimates from different draws: close to each other and to log p(x)
+    # both are k = 10,000 estimates from different draws: close to each other and to log p(x)
+    # (seeds 0–9, 1 thread: 0.029–0.079 apart at most; mean gap to log p(x) −0.015 to +0.027, where
+    # k = 1,000 gave 0.07–0.24 and −0.032 to +0.050)
     assert torch.allclose(first, one_pass, atol=0.3)
-    assert ((exact - first).mean() > -0.05) and ((exact - first).mean() < 0.3)
+    assert ((exact - first).mean() > -0.1) and ((exact - first).mean() < 0.3)
 
 
 def test_reconstruct_decodes_the_posterior_mean():

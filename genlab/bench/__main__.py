@@ -1,4 +1,16 @@
-"""Command line: python -m genlab.bench ring|grid|stacked-digits|sines [--seeds N] [--models …]."""
+"""Command line: python -m genlab.bench ring|grid|stacked-digits|sines [--seeds N] [--models …] [--out DIR].
+
+Where the results go (NAME.csv, one line per run, and NAME.json, the whole summary):
+
+- without --out, to a new folder bench-runs/NAME-YYYYmmdd-HHMMSS/ under the current
+  directory, never an existing one, so a quick trial cannot replace a table anyone relies on;
+- with --out DIR, to DIR; if DIR already holds NAME.json or NAME.csv the command stops
+  unless --resume (keep the saved runs, compute only the missing ones) or --overwrite
+  (start again and replace the files) says what to do with them.
+
+The committed tables that chapter 5 reads are regenerated with
+--out book/05_analysis/results --overwrite (see `make tables`).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +22,32 @@ import torch
 
 from genlab.bench import REGISTRY, format_table, get, run
 
-DEFAULT_OUT = Path("book/05_analysis/results")
+RUNS_FOLDER = Path("bench-runs")
+
+
+def fresh_run_folder(name: str, parent: Path = RUNS_FOLDER) -> Path:
+    """Create and return a new, empty folder parent/<name>-<YYYYmmdd-HHMMSS>[-k] for one run.
+
+    The folder is created here (not just named) so that two runs started in the same second
+    cannot pick the same one: the second gets a -2, -3, … suffix.
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    stem = f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    for k in range(1, 1000):
+        folder = parent / (stem if k == 1 else f"{stem}-{k}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise RuntimeError(f"could not create a new run folder {parent / stem}-k")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m genlab.bench", description=__doc__)
+    """Parse `argv` (default: the command line), run the benchmark, print its table and save it."""
+    parser = argparse.ArgumentParser(
+        prog="python -m genlab.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("benchmark", choices=sorted(REGISTRY))
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0 .. N-1 (default 10)")
     parser.add_argument("--first-seed", type=int, default=0)
@@ -22,13 +55,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-references", action="store_true", help="skip the reference rows (true data, floors)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for NAME.csv and NAME.json (default {DEFAULT_OUT})")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"folder for NAME.csv and NAME.json (default: a new folder {RUNS_FOLDER}/NAME-YYYYmmdd-HHMMSS/); "
+        "a folder that already holds them needs --resume or --overwrite",
+    )
     parser.add_argument("--no-save", action="store_true", help="print only")
-    parser.add_argument("--resume", action="store_true", help="keep the runs already saved in --out instead of repeating them")
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--resume", action="store_true", help="keep the runs already saved in --out DIR and compute only the missing ones"
+    )
+    existing.add_argument(
+        "--overwrite", action="store_true", help="replace NAME.csv and NAME.json in --out DIR, discarding the runs they hold"
+    )
     parser.add_argument("--list", action="store_true", help="list the benchmark's models and exit")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    if args.resume and args.out is None:
+        # A fresh folder holds nothing to resume from; the run to continue must be named.
+        parser.error("--resume needs --out DIR, the folder of the run to continue")
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -37,6 +85,21 @@ def main(argv: list[str] | None = None) -> None:
         for name in benchmark.models:
             print(name + (" (default)" if name in benchmark.default_models else ""))
         return
+
+    out, created = None, False
+    if not args.no_save:
+        if args.out is None:
+            out, created = fresh_run_folder(benchmark.name), True
+        else:
+            out = args.out
+            saved = [p for p in (out / f"{benchmark.name}.json", out / f"{benchmark.name}.csv") if p.exists()]
+            if saved and not (args.resume or args.overwrite):
+                parser.error(
+                    f"{saved[0]} already exists; pass --resume to keep its runs and add the missing ones, "
+                    "or --overwrite to replace it"
+                )
+        print(f"results go to {out}/{benchmark.name}.csv and .json")
+
     start = time.perf_counter()
     try:
         summary = run(
@@ -44,15 +107,17 @@ def main(argv: list[str] | None = None) -> None:
             seeds=range(args.first_seed, args.first_seed + args.seeds),
             models=args.models,
             device=args.device,
-            out=None if args.no_save else args.out,
+            out=out,
             references=not args.no_references,
             resume=args.resume,
         )
     except ValueError as err:
+        if created and not any(out.iterdir()):
+            out.rmdir()  # refused before the first run: leave no empty folder behind
         parser.error(str(err))
     print()
     print(format_table(summary))
-    print(f"\ntotal {time.perf_counter() - start:.0f} s" + ("" if args.no_save else f"; results in {args.out}/{benchmark.name}.csv and .json"))
+    print(f"\ntotal {time.perf_counter() - start:.0f} s" + ("" if out is None else f"; results in {out}/{benchmark.name}.csv and .json"))
 
 
 if __name__ == "__main__":
