@@ -11,8 +11,10 @@ where a recurrent state h_t summarises the prefix. For the vanilla (Elman) cell
 
 with e(x) a learned embedding. The output layer has its OWN weights W_hy, b_y: they
 map a hidden vector to one score per token, a different job (and a different shape,
-vocabulary × hidden) from W_hh, b_h. Writing the output as W^T h_t + b with the
-recurrent W and b, as some introductions do, is wrong. GRU and LSTM cells replace
+vocabulary × hidden) from the update's weights. Writing the output as W^T h_t + b with
+the update's input matrix W and its hidden-sized bias b, as some introductions do, is
+wrong: tying the output to the input embedding is a known technique (Press and Wolf,
+2017), but it needs the shapes to fit and an output bias of vocabulary size. GRU and LSTM cells replace
 the update line with gated versions; the output layer stays the same.
 
 Tokens follow `genlab.data.text.Vocabulary`: padding, begin and end ids plus
@@ -111,7 +113,7 @@ class CharRNN(GenerativeModel):
         self.embedding = nn.Embedding(vocab.size, embedding_dim, padding_idx=vocab.pad)
         self.rnn = recurrent(cell, embedding_dim, hidden, layers, dropout=dropout if layers > 1 else 0.0)
         self.dropout = nn.Dropout(dropout)
-        self.output = nn.Linear(hidden, vocab.size)  # W_hy, b_y: not the recurrent weights
+        self.output = nn.Linear(hidden, vocab.size)  # W_hy, b_y: the output layer's own weights
         # Padding and begin never follow a token, so the model gives them probability 0:
         # the distribution is over the characters and the end token only.
         impossible = torch.zeros(vocab.size, dtype=torch.bool)
