@@ -76,8 +76,10 @@ class Trained:
     net: GAN | VAE
     scale: float
 
-    def sample(self, n: int, seed: int) -> torch.Tensor:
-        return self.net.sample(n, generator=torch.Generator(self.net.device).manual_seed(seed)).cpu() * self.scale
+    def sample(self, n: int, seed: int, *, rejection: bool = False) -> torch.Tensor:
+        """n samples (n, 2) on the CPU in the data's own units; `rejection` draws them by the GAN's DRS."""
+        draw = self.net.rejection_sample if rejection else self.net.sample
+        return draw(n, generator=torch.Generator(self.net.device).manual_seed(seed)).cpu() * self.scale
 
 
 def fit_recipe(
@@ -157,9 +159,7 @@ def _model(data: str, model: str):
 def _rejection(data: str, model: str = "GAN"):
     def runner(seed: int, device: torch.device) -> dict[str, float]:
         trained = train(data, model, seed, str(device))
-        net = trained.net
-        samples = net.rejection_sample(N_SAMPLES, generator=torch.Generator(net.device).manual_seed(40_000 + seed))
-        return {**score(data, samples.cpu() * trained.scale), "nll": math.nan}
+        return {**score(data, trained.sample(N_SAMPLES, 40_000 + seed, rejection=True)), "nll": math.nan}
 
     return runner
 
