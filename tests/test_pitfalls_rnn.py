@@ -95,11 +95,14 @@ def test_pitfall_nothing_is_generated_fixed_by_an_o_t_sampler(seed):
     assert invented < 0.05
 
 
-def test_pitfall_output_layer_reusing_the_recurrent_weights():
+def test_pitfall_output_layer_reusing_the_input_weights_and_hidden_bias():
+    # The article's output y = W^T h + b reuses the input matrix W (not the recurrent U) and the
+    # H-dimensional bias b. Reusing an input embedding as the output layer is weight tying, a
+    # sound technique; the errors are the missing output parameters and the bias of size H.
     rnn = nn.RNN(29, 128, batch_first=True)  # W = weight_ih (128, 29), b = bias (128,)
     h = torch.randn(128)
     with pytest.raises(RuntimeError, match="size of tensor a \\(29\\) must match.*\\(128\\)"):
-        rnn.weight_ih_l0.T @ h + rnn.bias_ih_l0  # y = W^T h + b with the recurrent W, b
+        rnn.weight_ih_l0.T @ h + rnn.bias_ih_l0  # y = W^T h + b with the input W and the hidden bias b
     model = CharRNN(Vocabulary("abcdefghijklmnopqrstuvwxyz"), hidden=128)
     assert model.output.weight.shape == (model.vocab.size, 128) and model.output.bias.shape == (model.vocab.size,)
     recurrent_ids = {id(p) for p in model.rnn.parameters()}
