@@ -1,22 +1,59 @@
-"""genlab: GANs, VAEs, RNN sequence models and their combinations, in small readable PyTorch."""
+"""genlab: GANs, VAEs, RNN sequence models and their combinations, in small readable PyTorch.
 
-from genlab import bench, data, imputation, losses, metrics, models, viz
-from genlab.checkpoint import load_checkpoint, save_checkpoint
-from genlab.models import GAN, VAE, GenerativeModel
+`import genlab` loads the models, training and metrics only; the plotting helpers
+(`genlab.viz`, matplotlib) and the benchmark harness (`genlab.bench`) load on first use.
+"""
+
+import importlib
+
+from genlab import data, imputation, losses, metrics, models
+from genlab.checkpoint import CheckpointError, load, load_checkpoint, save_checkpoint
+from genlab.models import (
+    GAN,
+    VAE,
+    CharRNN,
+    GenerativeModel,
+    MaskedVAE,
+    RecurrentRegressor,
+    SequenceRNN,
+    Trainable,
+)
 from genlab.train import TrainingDiverged, device, fit
 
 __version__ = "0.1.0"
 
+_LAZY = ("bench", "viz")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f"genlab.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'genlab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
 __all__ = [
     "GAN",
     "VAE",
+    "CharRNN",
+    "CheckpointError",
     "GenerativeModel",
+    "MaskedVAE",
+    "RecurrentRegressor",
+    "SequenceRNN",
+    "Trainable",
     "TrainingDiverged",
     "bench",
     "data",
     "device",
     "fit",
     "imputation",
+    "load",
     "load_checkpoint",
     "losses",
     "metrics",

@@ -28,7 +28,10 @@ from typing import TYPE_CHECKING, NamedTuple
 import torch
 from torch import Tensor
 
-if TYPE_CHECKING:  # only for type hints: genlab.models.vae imports this module
+from genlab.losses import diagonal_normal_log_prob, reparameterize, standard_normal_log_prob
+from genlab.checks import check_count
+
+if TYPE_CHECKING:  # only for type hints: genlab.models.masked_vae imports this module
     from genlab.models.gan import GAN
     from genlab.models.sequence_rnn import SequenceRNN
     from genlab.models.vae import VAE
@@ -126,17 +129,8 @@ def _check_vae_inputs(vae: VAE, x: Tensor, mask: Tensor, steps: int) -> tuple[Te
     x, mask = check_missing(x, mask)
     if tuple(x.shape[1:]) != vae.data_shape:
         raise ValueError(f"x must have shape (B, {', '.join(map(str, vae.data_shape))}) for this VAE, got {tuple(x.shape)}")
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    check_count(steps, "steps", minimum=1)
     return x.to(vae.device), mask.to(vae.device)
-
-
-def _draw_x(vae: VAE, decoded: Tensor, generator: torch.Generator | None) -> Tensor:
-    """x ~ p(x|z) from the decoder's output."""
-    if vae.likelihood == "gaussian":
-        eps = torch.randn(decoded.shape, device=decoded.device, dtype=decoded.dtype, generator=generator)
-        return decoded + vae.log_scale.exp() * eps
-    return torch.bernoulli(torch.sigmoid(decoded), generator=generator)
 
 
 @torch.no_grad()
@@ -157,8 +151,7 @@ def pseudo_gibbs(vae: VAE, x: Tensor, mask: Tensor, steps: int = 50, *, generato
     filled, total, kept = x, torch.zeros_like(x), 0
     for t in range(steps):
         mu, logvar = vae.encode(filled)
-        eps = torch.randn(mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
-        mean = vae.mean(vae.decode(mu + torch.exp(0.5 * logvar) * eps))
+        mean = vae.mean(vae.decode(reparameterize(mu, logvar, generator=generator)))
         filled = torch.where(mask, x, mean)
         if t >= steps // 2:
             total, kept = total + mean, kept + 1
@@ -183,8 +176,6 @@ def metropolis_within_gibbs(
     x, mask: (B, *data_shape). Returns (B, *data_shape): observed entries of x and, at missing
     ones, the average of E[x_m | z_t] over the second half of the chain (an estimate of E[x_m | x_o]).
     """
-    from genlab.models.vae import diagonal_normal_log_prob, standard_normal_log_prob
-
     x, mask = _check_vae_inputs(vae, x, mask, steps)
     was_training = vae.training
     vae.eval()
@@ -194,14 +185,13 @@ def metropolis_within_gibbs(
         return vae.log_likelihood_given_z(filled, decoded) + standard_normal_log_prob(z), decoded
 
     mu, logvar = vae.encode(x)
-    z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
+    z = reparameterize(mu, logvar, generator=generator)
     decoded = vae.decode(z)
-    filled = torch.where(mask, x, _draw_x(vae, decoded, generator))
+    filled = torch.where(mask, x, vae.draw(decoded, generator=generator))
     total, kept = torch.zeros_like(x), 0
     for t in range(steps):
         mu, logvar = vae.encode(filled)
-        eps = torch.randn(mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
-        proposal = mu + torch.exp(0.5 * logvar) * eps
+        proposal = reparameterize(mu, logvar, generator=generator)
         log_p_new, decoded_new = log_joint(filled, proposal)
         log_p_old, decoded_old = log_joint(filled, z)
         # log acceptance ratio of an independence proposal q(· | x_o, x_m)
@@ -213,7 +203,7 @@ def metropolis_within_gibbs(
         z = torch.where(accept.unsqueeze(1), proposal, z)
         keep = accept.view(-1, *([1] * (x.dim() - 1)))
         decoded = torch.where(keep, decoded_new, decoded_old)
-        filled = torch.where(mask, x, _draw_x(vae, decoded, generator))  # x_m ~ p(x_m | z)
+        filled = torch.where(mask, x, vae.draw(decoded, generator=generator))  # x_m ~ p(x_m | z)
         if t >= steps // 2:
             total, kept = total + vae.mean(decoded), kept + 1
     vae.train(was_training)

@@ -110,11 +110,47 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=-1)
 
 
+LOG_2PI = math.log(2 * math.pi)
+
+
+def gaussian_log_density(x: Tensor, mean: Tensor | float = 0.0, log_scale: Tensor | float = 0.0) -> Tensor:
+    """log N(x; mean, σ²) with σ = exp(log_scale), entry by entry (broadcast, no sum).
+
+    log N(x; μ, σ²) = −½ ((x − μ)/σ)² − log σ − ½ log 2π (Bishop, 2006, eq. 1.46). Every
+    Gaussian density in genlab — likelihoods, priors, posteriors, importance weights —
+    is this one function, summed over the axes that make one sample.
+    """
+    log_scale = torch.as_tensor(log_scale, dtype=x.dtype, device=x.device)
+    z = (x - mean) * torch.exp(-log_scale)
+    return -0.5 * z.pow(2) - log_scale - 0.5 * LOG_2PI
+
+
 def gaussian_log_likelihood(x: Tensor, mean: Tensor, log_scale: Tensor) -> Tensor:
     """log N(x; mean, exp(log_scale)²), summed over all but the batch dimension: -> (B,)."""
-    z = (x - mean) * torch.exp(-log_scale)
-    log_density = -0.5 * z.pow(2) - log_scale - 0.5 * math.log(2 * math.pi)
-    return log_density.flatten(1).sum(dim=1)
+    return gaussian_log_density(x, mean, log_scale).flatten(1).sum(dim=1)
+
+
+def standard_normal_log_prob(z: Tensor) -> Tensor:
+    """log N(z; 0, I), summed over the last dimension: (..., d) -> (...)."""
+    return gaussian_log_density(z).sum(dim=-1)
+
+
+def diagonal_normal_log_prob(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
+    """log N(z; μ, diag exp(logvar)), summed over the last dimension: (..., d) -> (...)."""
+    return gaussian_log_density(z, mu, 0.5 * logvar).sum(dim=-1)
+
+
+def reparameterize(
+    mu: Tensor, logvar: Tensor, samples: tuple[int, ...] = (), *, generator: torch.Generator | None = None
+) -> Tensor:
+    """z = μ + σ ⊙ ε with ε ~ N(0, I): a draw from N(μ, diag exp(logvar)) that gradients flow through.
+
+    The reparameterisation trick (Kingma & Welling, 2014, section 2.4): the randomness is in
+    ε alone, so z is a differentiable function of μ and log σ². `samples` prepends axes for
+    several draws per row: shape (*samples, *mu.shape).
+    """
+    eps = torch.randn((*samples, *mu.shape), device=mu.device, dtype=mu.dtype, generator=generator)
+    return mu + torch.exp(0.5 * logvar) * eps
 
 
 def bernoulli_log_likelihood(x: Tensor, logits: Tensor) -> Tensor:

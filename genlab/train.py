@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
-from genlab.checkpoint import load_checkpoint, save_checkpoint
-from genlab.models.base import Batch, GenerativeModel
+from genlab.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, remove_orphans, save_checkpoint
+from genlab.models.base import Batch, Optimizers, Trainable, check_count, parameters_of
 
 History = dict[str, list[float]]
-Callback = Callable[[int, GenerativeModel, History], None]
+Callback = Callable[[int, Trainable, History], None]
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the message names the step and the loss."""
+    """A loss or a parameter became NaN or infinite; the message names the step and the loss."""
 
 
 def device() -> torch.device:
@@ -46,27 +48,52 @@ def as_tensors(data: Tensor | TensorDataset | Sequence[Tensor]) -> tuple[Tensor,
         tensors = tuple(data)
     else:
         raise TypeError(f"data must be a Tensor, a TensorDataset or a tuple of Tensors, got {type(data).__name__}")
+    if tensors[0].dim() == 0:
+        raise ValueError("data must hold samples along its first axis; got a 0-dimensional tensor")
     n = len(tensors[0])
-    if any(len(t) != n for t in tensors):
-        raise ValueError(f"data tensors differ in length: {[len(t) for t in tensors]}")
+    if any(t.dim() == 0 or len(t) != n for t in tensors):
+        raise ValueError(f"data tensors differ in length: {[len(t) if t.dim() else 0 for t in tensors]}")
     return tensors
 
 
-def check_data(model: GenerativeModel, tensors: tuple[Tensor, ...], batch_size: int) -> None:
-    """Raise a ValueError that names the problem with this data for this model."""
+def check_data(model: Trainable, tensors: tuple[Tensor, ...], batch_size: int) -> tuple[Tensor, ...]:
+    """The data as the model trains on it (float64 → float32), or a ValueError that names the problem."""
+    check_count(batch_size, "batch_size", minimum=1)
     x = tensors[0]
     if len(x) == 0:
         raise ValueError("the dataset is empty: there is nothing to train on")
-    model.check_data(x)
+    x = model.prepare_data(x)
     if x.is_floating_point() and not torch.isfinite(x).all():
-        bad = (~torch.isfinite(x)).flatten(1).any(dim=1).nonzero().flatten()
+        bad = (~torch.isfinite(x)).reshape(len(x), -1).any(dim=1).nonzero().flatten()
         raise ValueError(
             f"the data contains NaN or infinite values in {len(bad)} sample(s), first at index {bad[0].item()}"
         )
-    if not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    model.check_data(x)
     if batch_size > len(x):
         raise ValueError(f"batch_size {batch_size} is larger than the dataset ({len(x)} samples)")
+    return (x, *tensors[1:])
+
+
+def fingerprint(tensors: Sequence[Tensor]) -> str:
+    """A short hash of the data's shapes, dtypes and values: resuming on other data is refused."""
+    digest = hashlib.sha256()
+    for t in tensors:
+        t = t.detach().cpu().contiguous()
+        digest.update(f"{tuple(t.shape)}{t.dtype}".encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()[:16]
+
+
+def optimizer_settings(optimizers: Optimizers) -> dict[str, Any]:
+    """Each optimizer's type and hyperparameters (per parameter group), as plain data."""
+    out = {}
+    for name, opt in optimizers.items():
+        groups = []
+        for group in opt.param_groups:
+            groups.append({k: v for k, v in group.items() if k not in ("params", "initial_lr")
+                           and (v is None or isinstance(v, (bool, int, float, str, tuple, list)))})
+        out[name] = {"type": type(opt).__name__, "groups": groups}
+    return out
 
 
 class EpochSampler:
@@ -90,6 +117,45 @@ class EpochSampler:
         return self._perm[k * self.batch_size : (k + 1) * self.batch_size]
 
 
+class LossLog:
+    """The losses of every step, kept on the device and read in one transfer every `every` steps.
+
+    Reading a GPU tensor makes the host wait for the device; doing it once per step for
+    every loss is what makes hand-written loops slow. `flush` moves the pending steps to the
+    history and raises TrainingDiverged at the first non-finite value.
+    """
+
+    def __init__(self, history: History, start: int) -> None:
+        self.history, self.first_pending = history, start
+        self.names: list[str] | None = None
+        self.pending: list[Tensor] = []
+
+    def append(self, losses: dict[str, Tensor | float]) -> None:
+        if self.names is None:
+            self.names = list(losses)
+        values = [v.detach().float().reshape(()) if isinstance(v, Tensor) else torch.tensor(float(v))
+                  for v in losses.values()]
+        device = values[0].device
+        self.pending.append(torch.stack([v.to(device) for v in values]))
+
+    def flush(self, checkpoint: str | os.PathLike | None = None) -> None:
+        if not self.pending:
+            return
+        rows = torch.stack(self.pending).cpu()  # (steps, losses): the one transfer
+        self.pending = []
+        finite = torch.isfinite(rows)
+        if not finite.all():
+            row, col = (~finite).nonzero()[0].tolist()
+            where = f"; the last checkpoint {checkpoint} is left as it was" if checkpoint else ""
+            raise TrainingDiverged(
+                f"training diverged at step {self.first_pending + row}: loss {self.names[col]!r} = "
+                f"{rows[row, col].item()}{where}"
+            )
+        for name, column in zip(self.names, rows.T.tolist()):
+            self.history.setdefault(name, []).extend(column)
+        self.first_pending += len(rows)
+
+
 def _progress_enabled(progress: bool | None) -> bool:
     if progress is not None:
         return progress
@@ -97,17 +163,44 @@ def _progress_enabled(progress: bool | None) -> bool:
 
 
 LR_DECAYS = (None, "linear")
+RESUME = (False, True, "if-exists")
 
 
-def set_lr_factor(optimizers: Sequence[torch.optim.Optimizer], factor: float) -> None:
+def set_lr_factor(optimizers: Optimizers, factor: float) -> None:
     """Set each parameter group's learning rate to `factor` times its initial one."""
-    for opt in optimizers:
+    for opt in optimizers.values():
         for group in opt.param_groups:
             group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
 
 
+def _check_run(path: Path, saved: dict[str, Any] | None, run: dict[str, Any]) -> None:
+    """Refuse to continue a checkpoint written by a different run; name every difference."""
+    if saved is None:
+        raise CheckpointError(f"{path} records no run settings, so resuming it cannot be checked; start afresh")
+    # More steps may follow a checkpoint, unless the learning rate decays over the total number.
+    growable = () if run.get("lr_decay") else ("steps",)
+    differences = [f"{key}: {saved.get(key)!r} in the checkpoint, {value!r} now"
+                   for key, value in run.items() if key not in growable and saved.get(key) != value]
+    if differences:
+        raise CheckpointError(
+            f"{path} was written by a different training run; resuming would mix the two. Differences: "
+            + "; ".join(differences)
+            + ". Use the run's settings, or a new checkpoint path to start afresh"
+        )
+
+
+def _check_finite_parameters(model: Trainable, step: int) -> None:
+    """Before a checkpoint: a non-finite update must never be saved as the last good state."""
+    bad = [name for name, p in model.named_parameters() if not torch.isfinite(p).all()]
+    if bad:
+        raise TrainingDiverged(
+            f"training diverged by step {step}: parameters {', '.join(bad[:3])} became NaN or infinite "
+            f"(the losses were still finite: an update exploded); the last checkpoint is left as it was"
+        )
+
+
 def fit(
-    model: GenerativeModel,
+    model: Trainable,
     data: Tensor | TensorDataset | Sequence[Tensor],
     *,
     steps: int,
@@ -119,9 +212,11 @@ def fit(
     callback_every: int = 0,
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int = 0,
-    resume: bool = False,
+    keep: int = 1,
+    resume: bool | str = False,
     progress: bool | None = None,
     lr_decay: str | None = None,
+    log_every: int = 100,
 ) -> History:
     """Train `model` for `steps` updates on minibatches of `data`; return the loss history.
 
@@ -129,6 +224,7 @@ def fit(
         model: any genlab model (see `genlab.models.base`).
         data: samples (N, *model.data_shape), or a TensorDataset / tuple whose first
             tensor is the samples and whose others (labels, conditions) travel with them.
+            float64 samples are converted to float32; other dtypes must match the model.
         steps: total number of updates, counted from step 0 even when resuming.
         batch_size: samples per update, 1 ≤ batch_size ≤ N.
         device: where to train; default `genlab.device()`. The data is moved there once.
@@ -136,31 +232,57 @@ def fit(
         amp: bfloat16 autocast around each step; CUDA only.
         callback: called as callback(step, model, history) after every `callback_every` steps.
         checkpoint: file for the training state, written atomically every `checkpoint_every`
-            steps and at the end.
-        resume: continue from `checkpoint` if it exists (bit-identical to an uninterrupted run on CPU).
+            steps and at the end, and never with a non-finite loss or parameter in it.
+        keep: how many checkpoints to keep: the newest is always at `checkpoint`; with
+            keep > 1 the last `keep` are also kept as `<stem>.step<N><suffix>`.
+        resume: True continues from `checkpoint`, which must exist and must come from the
+            same run (batch size, seed, data, optimizer settings; only `steps` may grow) —
+            anything else is refused with the differences named. "if-exists" continues when
+            the file exists and starts afresh when it does not. On CPU the result is
+            bit-identical to an uninterrupted run.
         progress: show a tqdm bar; by default only on a terminal and never under CI.
         lr_decay: "linear" scales every optimizer's learning rate by 1 - step/steps, so the
             last updates are small and the iterates settle instead of circling the solution;
             None (default) keeps it constant. The rate is a function of the step alone, so
             resuming reproduces it.
+        log_every: the losses stay on the device and are read (and checked for NaN) once
+            every `log_every` steps, and before every checkpoint and callback.
 
     Returns:
         {loss name: [value at step 0, 1, …]} for all steps, including those before a resume.
 
     Raises:
         ValueError: for data of the wrong shape, empty or non-finite data, or impossible sizes.
-        TrainingDiverged: when a loss becomes NaN or infinite; the last checkpoint is left intact.
+        TypeError: for data of a type or dtype the model cannot train on.
+        FileNotFoundError: resume=True and there is no checkpoint.
+        CheckpointError: the checkpoint is damaged or comes from a different run or model.
+        TrainingDiverged: a loss or parameter became NaN or infinite; the message names the
+            step and the loss, and the last checkpoint is left intact.
     """
-    if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    if checkpoint_every < 0 or callback_every < 0:
-        raise ValueError("checkpoint_every and callback_every must be non-negative")
+    check_count(steps, "steps")
+    check_count(checkpoint_every, "checkpoint_every")
+    check_count(callback_every, "callback_every")
+    check_count(keep, "keep", minimum=1)
+    check_count(log_every, "log_every", minimum=1)
+    if resume not in RESUME or (resume is not False and not isinstance(resume, (bool, str))):
+        raise ValueError(f"resume must be one of {RESUME}, got {resume!r}")
     if (checkpoint_every or resume) and checkpoint is None:
-        raise ValueError("checkpoint_every and resume need a checkpoint path")
+        raise ValueError("checkpoint_every and resume need a checkpoint path: pass checkpoint='run.pt'")
     if lr_decay not in LR_DECAYS:
         raise ValueError(f"unknown lr_decay {lr_decay!r}; choose one of {LR_DECAYS}")
-    tensors = as_tensors(data)
-    check_data(model, tensors, batch_size)
+    if seed is not None:
+        check_count(seed, "seed")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable as callback(step, model, history), got {type(callback).__name__}")
+    if not isinstance(model, Trainable):
+        raise TypeError(f"model must be a genlab model (genlab.models.base.Trainable), got {type(model).__name__}")
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        if checkpoint.is_dir():
+            raise IsADirectoryError(
+                f"checkpoint {checkpoint} is a directory; give a file name such as {checkpoint / 'model.pt'}"
+            )
+    tensors = check_data(model, as_tensors(data), batch_size)
 
     dev = torch.device(device) if device is not None else _default_device()
     if amp and dev.type != "cuda":
@@ -168,24 +290,43 @@ def fit(
     if seed is not None:
         torch.manual_seed(seed)
     model.to(dev).train()
-    tensors = tuple(t.to(dev) for t in tensors)
     optimizers = model.configure_optimizers()
+    _check_disjoint(optimizers)
 
     history: History = {}
     start = 0
-    if resume and checkpoint is not None and Path(checkpoint).exists():
-        state = load_checkpoint(checkpoint, model, optimizers, map_location=dev)
-        start, history = int(state["step"]), {k: list(v) for k, v in state["history"].items()}
-        if start > steps:
-            raise ValueError(f"checkpoint {checkpoint} is at step {start}, beyond the requested {steps} steps")
+    run = None
+    if checkpoint is not None:
+        remove_orphans(checkpoint)
+        run = {"steps": steps, "batch_size": batch_size, "seed": seed, "data": fingerprint(tensors),
+               "optimizers": optimizer_settings(optimizers), "lr_decay": lr_decay, "model": type(model).__name__}
+        if resume is True and not checkpoint.exists():
+            raise FileNotFoundError(
+                f"no checkpoint at {checkpoint} to resume from; pass resume='if-exists' to start afresh when there is none"
+            )
+        if resume and checkpoint.exists():
+            saved = read_checkpoint(checkpoint, map_location="cpu")
+            # checked before anything is loaded: a refused checkpoint leaves the model as it was
+            _check_run(checkpoint, _json_round_trip(saved["run"]), _json_round_trip(run))
+            state = load_checkpoint(checkpoint, model, optimizers, map_location=dev)
+            start, history = int(state["step"]), {k: list(v) for k, v in state["history"].items()}
+            if start > steps:
+                raise ValueError(f"checkpoint {checkpoint} is at step {start}, beyond the requested {steps} steps")
+    tensors = tuple(t.to(dev) for t in tensors)
 
     sampler = EpochSampler(len(tensors[0]), batch_size, seed if seed is not None else 0, dev)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if amp else nullcontext()
+    log = LossLog(history, start)
     bar = None
     if _progress_enabled(progress):
         from tqdm.auto import tqdm
 
         bar = tqdm(total=steps, initial=start, desc=type(model).__name__, dynamic_ncols=True)
+
+    def save(step: int) -> None:
+        log.flush(checkpoint)
+        _check_finite_parameters(model, step)
+        save_checkpoint(checkpoint, model, optimizers, step=step, history=history, run=run, keep=keep)
 
     for step in range(start, steps):
         idx = sampler.indices(step)
@@ -193,23 +334,45 @@ def fit(
         if lr_decay is not None:
             set_lr_factor(optimizers, 1 - step / steps)
         with autocast:
-            losses = model.train_step(batch, optimizers)
-        for name, value in losses.items():
-            if not math.isfinite(value):
-                where = f"; the last checkpoint {checkpoint} is left as it was" if checkpoint else ""
-                raise TrainingDiverged(f"training diverged at step {step}: loss {name!r} = {value}{where}")
-            history.setdefault(name, []).append(value)
+            losses = model.train_step(batch, optimizers, step)
+        log.append(losses)
         done = step + 1
+        if done % log_every == 0:
+            log.flush(checkpoint)
         if checkpoint_every and done % checkpoint_every == 0:
-            save_checkpoint(checkpoint, model, optimizers, step=done, history=history)
+            save(done)
         if callback is not None and callback_every and done % callback_every == 0:
+            log.flush(checkpoint)
             callback(done, model, history)
         if bar is not None:
             bar.update(1)
-            if done % 50 == 0:
-                bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()}, refresh=False)
+            if done % log_every == 0:
+                bar.set_postfix({k: f"{v[-1]:.3g}" for k, v in history.items()}, refresh=False)
     if bar is not None:
         bar.close()
+    log.flush(checkpoint)
     if checkpoint is not None:
-        save_checkpoint(checkpoint, model, optimizers, step=steps, history=history)
+        save(steps)
     return history
+
+
+def _json_round_trip(value: Any) -> Any:
+    """Tuples and lists compare alike after a trip through JSON."""
+    import json
+
+    from genlab.checkpoint import _from_json, _to_json
+
+    return _from_json(json.loads(json.dumps(_to_json(value)))) if value is not None else None
+
+
+def _check_disjoint(optimizers: Optimizers) -> None:
+    if not isinstance(optimizers, dict) or not optimizers:
+        raise TypeError(
+            f"configure_optimizers must return a non-empty dict of named optimizers, got {type(optimizers).__name__}"
+        )
+    owner: dict[int, str] = {}
+    for name, opt in optimizers.items():
+        for p in parameters_of(opt):
+            if id(p) in owner:
+                raise ValueError(f"optimizers {owner[id(p)]!r} and {name!r} share a parameter; each must own its own")
+            owner[id(p)] = name

@@ -22,13 +22,14 @@ def linear_gaussian_vae(
     posterior_shift: float = 0.0,
     posterior_log_stretch: float = 0.0,
     seed: int = 0,
+    cls: type = genlab.VAE,
 ):
     """A VAE whose model is linear-Gaussian, so every quantity has an exact answer.
 
     z ~ N(0, I_2), x|z ~ N(Wz + b, σ² I_data_dim) with W's columns orthogonal (lengths
     `scales`), so the true posterior is Gaussian with a diagonal covariance that an encoder
     can represent. The encoder is set to that exact posterior, then shifted/stretched by the
-    arguments to make q deliberately wrong. Returns the VAE and the exact marginal
+    arguments to make q deliberately wrong (`cls`: the VAE class, e.g. MaskedVAE). Returns the VAE and the exact marginal
     p(x) = N(b, WWᵀ + σ²I).
     """
     g = torch.Generator().manual_seed(seed)
@@ -46,6 +47,6 @@ def linear_gaussian_vae(
         encoder.bias[2:] = torch.log(torch.diagonal(post_cov)) + posterior_log_stretch
         decoder.weight.copy_(w)
         decoder.bias.copy_(b)
-    vae = genlab.VAE(encoder, decoder, latent_dim=2, data_shape=(data_dim,), likelihood="gaussian", init_scale=sigma)
+    vae = cls(encoder, decoder, latent_dim=2, data_shape=(data_dim,), likelihood="gaussian", init_scale=sigma)
     marginal = torch.distributions.MultivariateNormal(b, w @ w.T + sigma**2 * torch.eye(data_dim))
     return vae, marginal

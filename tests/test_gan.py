@@ -137,7 +137,7 @@ def test_dcgan_shapes_and_one_update(shape):
     assert x.min() >= -1 and x.max() <= 1  # Tanh output, like data scaled to [-1, 1]
     assert gan.logits(x).shape == (5,)
     before = [p.detach().clone() for p in gan.parameters()]
-    out = gan.train_step(torch.rand(6, *shape) * 2 - 1, gan.configure_optimizers())
+    out = gan.train_step(torch.rand(6, *shape) * 2 - 1, gan.configure_optimizers(), 0)
     assert set(out) == {"d_loss", "g_loss"} and all(math.isfinite(v) for v in out.values())
     assert all(not torch.equal(a, b) for a, b in zip(before, gan.parameters()))
 
@@ -192,8 +192,9 @@ def test_d_steps_updates_the_critic_on_fresh_noise_each_time():
     noises = []
     prior = gan.prior
     gan.prior = lambda n, generator=None: noises.append(prior(n, generator)) or noises[-1]
-    opt_d, opt_g = gan.configure_optimizers()
-    out = gan.train_step(torch.randn(32, 2), [opt_d, opt_g])
+    optimizers = gan.configure_optimizers()
+    opt_d, opt_g = optimizers["discriminator"], optimizers["generator"]
+    out = gan.train_step(torch.randn(32, 2), optimizers, 0)
     assert len(noises) == 3 and not torch.equal(noises[0], noises[1]) and not torch.equal(noises[1], noises[2])
     d_param = next(gan.discriminator.parameters())
     g_param = next(gan.generator.parameters())
@@ -210,6 +211,6 @@ def test_each_loss_updates_every_parameter(loss, ring_data):
     # are differences of means, so adding a constant to every score changes neither.
     params = {n: p for n, p in gan.named_parameters() if n != "discriminator.4.bias"}
     before = {n: p.detach().clone() for n, p in params.items()}
-    out = gan.train_step(ring_data[:64], gan.configure_optimizers())
+    out = gan.train_step(ring_data[:64], gan.configure_optimizers(), 0)
     assert all(math.isfinite(v) for v in out.values())
     assert all(not torch.equal(before[n], p) for n, p in params.items())

@@ -34,7 +34,7 @@ def test_packed_discriminator_sees_m_samples_side_by_side(pack):
     # Pack i holds samples i*m .. i*m+m-1 in order, so no sample is split or mixed up.
     assert torch.equal(packed[1], x[pack : 2 * pack].reshape(-1))
     d.seen.clear()
-    gan.train_step(x, gan.configure_optimizers())
+    gan.train_step(x, gan.configure_optimizers(), 0)
     assert set(d.seen) == {(12 // pack, 2 * pack)}
 
 
@@ -49,7 +49,7 @@ def test_packed_dcgan_stacks_images_along_channels():
 def test_packing_refuses_batches_that_do_not_divide():
     gan = genlab.GAN.mlp(hidden=8, depth=1, pack=3)
     with pytest.raises(ValueError, match="multiple of 3"):
-        gan.train_step(torch.randn(10, 2), gan.configure_optimizers())
+        gan.train_step(torch.randn(10, 2), gan.configure_optimizers(), 0)
     with pytest.raises(ValueError, match="pack must be a positive integer"):
         genlab.GAN(genlab.nets.MLP(2, 2, 8, 1), genlab.nets.MLP(2, 1, 8, 1), latent_dim=2, data_shape=(2,), pack=0)
 
@@ -57,7 +57,7 @@ def test_packing_refuses_batches_that_do_not_divide():
 def test_packed_wgan_gp_penalises_the_packed_input():
     torch.manual_seed(0)
     gan = genlab.GAN.mlp(hidden=8, depth=1, pack=2, loss="wgan-gp")
-    out = gan.train_step(torch.randn(8, 2), gan.configure_optimizers())
+    out = gan.train_step(torch.randn(8, 2), gan.configure_optimizers(), 0)
     assert math.isfinite(out["gp"]) and out["gp"] >= 0
 
 
@@ -92,7 +92,7 @@ def test_averaged_generator_follows_the_moving_average_and_is_sampled(ring_data)
     avg = [p.detach().clone() for p in gan.generator.parameters()]
     opts = gan.configure_optimizers()
     for i in range(5):
-        gan.train_step(ring_data[i * 32 : (i + 1) * 32], opts)
+        gan.train_step(ring_data[i * 32 : (i + 1) * 32], opts, i)
         avg = [beta * a + (1 - beta) * p.detach() for a, p in zip(avg, gan.generator.parameters())]
     for a, p in zip(avg, gan.generator_ema.parameters()):
         assert torch.allclose(a, p, atol=1e-6)

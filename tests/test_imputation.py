@@ -8,13 +8,13 @@ from torch import nn
 
 import genlab
 from genlab import imputation as imp
-from genlab.models.vae import MaskedVAE
+from genlab.models import MaskedVAE
 import helpers
 
 
-def linear_gaussian_vae(seed: int = 0):
+def linear_gaussian_vae(seed: int = 0, cls: type = genlab.VAE):
     """The exact-posterior linear-Gaussian VAE of tests/helpers.py in 4 dimensions; returns (vae, joint p(x))."""
-    return helpers.linear_gaussian_vae(data_dim=4, scales=(2.0, 1.2), seed=seed)
+    return helpers.linear_gaussian_vae(data_dim=4, scales=(2.0, 1.2), seed=seed, cls=cls)
 
 
 def gaussian_conditional_mean(joint, x, observed):
@@ -167,7 +167,7 @@ def test_vae_chains_reach_the_exact_gaussian_conditional_mean(method, seed):
 def test_metropolis_acceptance_ratio_is_one_when_the_encoder_is_the_exact_posterior():
     """An independence proposal equal to the target conditional p(z | x) has acceptance ratio 1,
     so the chain is then plain Gibbs: the log-ratio the sampler computes must vanish."""
-    from genlab.models.vae import diagonal_normal_log_prob, standard_normal_log_prob
+    from genlab.losses import diagonal_normal_log_prob, standard_normal_log_prob
 
     vae, joint = linear_gaussian_vae()
     x = joint.sample(torch.Size([8]))
@@ -242,8 +242,13 @@ def test_bad_arguments_are_named():
 # --- the ELBO of the observed entries -------------------------------------------------------
 
 
+def masked_digits_vae(seed: int = 0) -> MaskedVAE:
+    torch.manual_seed(seed)
+    return MaskedVAE.conv((1, 8, 8), latent_dim=4, channels=(8, 16))
+
+
 def test_masked_elbo_equals_the_elbo_when_nothing_is_missing():
-    vae = digits_vae()
+    vae = masked_digits_vae()
     x = genlab.data.digits((0, 1)).tensors[0][:16]
     torch.manual_seed(3)
     plain = vae.elbo(x)
@@ -253,7 +258,7 @@ def test_masked_elbo_equals_the_elbo_when_nothing_is_missing():
 
 
 def test_masked_elbo_ignores_the_values_at_missing_positions():
-    vae = digits_vae()
+    vae = masked_digits_vae()
     x = genlab.data.digits((0, 1)).tensors[0][:16]
     mask = imp.random_mask(x.shape, 0.5, generator=torch.Generator().manual_seed(0))
     values = []
@@ -277,7 +282,7 @@ def test_masked_bound_approaches_the_exact_log_likelihood_of_the_observed_entrie
     The encoder reads the zero-filled input; it is set to the exact posterior p(z|x_o) = N(m, S),
     with the diagonal variance 2·diag(S) ⪰ S, so that the importance weights are bounded.
     """
-    vae, joint = linear_gaussian_vae()
+    vae, joint = linear_gaussian_vae(cls=MaskedVAE)
     torch.manual_seed(seed)
     x = joint.sample(torch.Size([32]))
     observed = torch.tensor([True, False, True, True])

@@ -30,7 +30,7 @@ def test_train_step_returns_a_finite_loss_and_updates_the_network(seed):
     model = tiny(seed=seed)
     data = encode_corpus(NAMES, model.vocab)
     before = [p.detach().clone() for p in model.rnn.parameters()]
-    out = model.train_step(data, model.configure_optimizers())
+    out = model.train_step(data, model.configure_optimizers(), 0)
     assert set(out) == {"loss"} and math.isfinite(out["loss"])
     # At initialisation the prediction is close to uniform over the V - 2 possible tokens
     # (seeds 0–9, 1 thread: −1.2% to +3.5% from log(V − 2)).
@@ -182,7 +182,7 @@ def test_gradient_clipping_bounds_the_update():
     data = encode_corpus(NAMES, tiny().vocab)
     for clip, bound in [(0.01, 0.01), (None, None)]:
         model = tiny("rnn", clip_norm=clip)
-        model.train_step(data, [Recording(model.parameters(), lr=0.1)])
+        model.train_step(data, {"model": Recording(model.parameters(), lr=0.1)}, 0)
         if bound is not None:
             assert seen[-1] == pytest.approx(bound, rel=1e-4)
         else:

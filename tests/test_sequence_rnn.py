@@ -35,9 +35,11 @@ def test_nll_equals_hand_computation():
     with torch.no_grad():
         per_step = model.step_nll(torch.tensor(x).view(1, 3, 1))
         per_sequence = model.nll(torch.tensor(x).view(1, 3, 1))
+        log_p = model.log_prob(torch.tensor(x).view(1, 3, 1))
     assert per_step.shape == (1, 3)
     assert per_step[0].tolist() == pytest.approx(expected, rel=1e-5)
-    assert per_sequence.item() == pytest.approx(sum(expected) / 3, rel=1e-5)
+    assert per_sequence == pytest.approx(sum(expected) / 3, rel=1e-5)
+    assert log_p.shape == (1,) and log_p.item() == pytest.approx(-sum(expected), rel=1e-5)
 
 
 def test_gaussian_nll_matches_torch_distributions():
@@ -53,8 +55,9 @@ def test_features_are_summed_and_steps_averaged():
     x = torch.randn(2, 5, 3)
     with torch.no_grad():
         mean, log_scale = model.predict(x)
-        manual = -torch.distributions.Normal(mean, log_scale.exp()).log_prob(x).sum(-1).mean(1)
-        assert torch.allclose(model.nll(x), manual, atol=1e-5)
+        manual = -torch.distributions.Normal(mean, log_scale.exp()).log_prob(x).sum(-1)
+        assert torch.allclose(model.log_prob(x), -manual.sum(1), atol=1e-5)
+        assert model.nll(x) == pytest.approx(manual.mean().item(), rel=1e-5)
 
 
 def test_prediction_depends_on_the_past_only():
@@ -160,9 +163,8 @@ def test_forecast_continues_one_sequence(seed):
 
 def test_gradient_clipping():
     torch.manual_seed(0)
-    model = SequenceRNN(1, 5, hidden=8, clip=1e-3)
-    (opt,) = model.configure_optimizers()
-    model.train_step(100 * torch.randn(16, 5, 1), [opt])  # huge errors: huge raw gradient
+    model = SequenceRNN(1, 5, hidden=8, clip_norm=1e-3)
+    model.train_step(100 * torch.randn(16, 5, 1), model.configure_optimizers(), 0)  # huge errors: huge raw gradient
     norm = torch.norm(torch.stack([p.grad.norm() for p in model.parameters()]))
     assert norm.item() <= 1e-3 * (1 + 1e-4)
 
@@ -185,7 +187,7 @@ def test_fit_and_sample_on_device(device):
     assert model.sample(3, generator=torch.Generator(device=device).manual_seed(0)).device.type == device
     prefix = data[0].to(device)
     assert model.forecast(prefix, 4, 5).device.type == device
-    assert model.nll(data[:4].to(device)).shape == (4,)
+    assert model.log_prob(data[:4].to(device)).shape == (4,)
 
 
 def test_fit_is_reproducible_on_cpu():
@@ -203,10 +205,10 @@ def test_errors():
         SequenceRNN(0, 5)
     with pytest.raises(ValueError, match="length"):
         SequenceRNN(2, 0)
-    with pytest.raises(ValueError, match="unknown recurrent cell"):
+    with pytest.raises(ValueError, match="unknown cell"):
         SequenceRNN(2, 5, cell="transformer")
-    with pytest.raises(ValueError, match="clip"):
-        SequenceRNN(2, 5, clip=0)
+    with pytest.raises(ValueError, match="clip_norm"):
+        SequenceRNN(2, 5, clip_norm=0)
     model = SequenceRNN(2, 5, hidden=4)
     with pytest.raises(ValueError, match=r"\(batch, time, 2\)"):
         model.nll(torch.zeros(4, 5))  # features axis missing

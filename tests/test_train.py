@@ -51,9 +51,9 @@ def test_every_sample_is_seen_once_per_epoch(ring_data):
     seen = []
 
     class Recorder(genlab.VAE):
-        def train_step(self, batch, optimizers):
+        def train_step(self, batch, optimizers, step):
             seen.append(batch[1])
-            return {"loss": 0.0}
+            return {"loss": torch.zeros(())}
 
     torch.manual_seed(0)
     model = Recorder.mlp(hidden=4, depth=1)
@@ -99,11 +99,11 @@ class PoisonedVAE(genlab.VAE):
     poison_at = 10**9
     calls = 0
 
-    def train_step(self, batch, optimizers):
+    def train_step(self, batch, optimizers, step):
         self.calls += 1
         if self.calls > self.poison_at:
             batch = batch * float("nan")
-        return super().train_step(batch, optimizers)
+        return super().train_step(batch, optimizers, step)
 
 
 def test_divergence_stops_with_step_and_loss_and_keeps_last_good_checkpoint(ring_data, tmp_path):
@@ -205,9 +205,9 @@ def test_linear_lr_decay_reaches_zero_and_resumes_identically(tmp_path, ring_dat
     model = tiny_gan()
     original = model.train_step
 
-    def spy(batch, optimizers):
-        seen.append(optimizers[0].param_groups[0]["lr"])
-        return original(batch, optimizers)
+    def spy(batch, optimizers, step):
+        seen.append(optimizers["discriminator"].param_groups[0]["lr"])
+        return original(batch, optimizers, step)
 
     model.train_step = spy
     genlab.fit(model, ring_data, steps=10, batch_size=32, lr_decay="linear")

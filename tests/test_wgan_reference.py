@@ -43,9 +43,9 @@ def test_two_wgan_gp_updates_match_the_papers_algorithm():
     optimizers = gan.configure_optimizers()
     batches = [torch.randn(32, 2), torch.randn(32, 2)]
 
-    for real in batches:
+    for step, real in enumerate(batches):
         torch.manual_seed(1)
-        gan.train_step(real, optimizers)
+        gan.train_step(real, optimizers, step)
         torch.manual_seed(1)
         reference_update(G, D, opt_g, opt_d, real, n_critic=5, gp_weight=gan.gp_weight, latent_dim=2)
 

@@ -136,7 +136,7 @@ def train_and_score_sequence_rnn(
     device = torch.device(device) if device is not None else genlab.device()
     real = sines(n, LENGTH, FEATURES, seed=seed)
     torch.manual_seed(seed)  # the model's initial weights
-    model = SequenceRNN(FEATURES, LENGTH, hidden=hidden, lr=lr, min_log_scale=min_log_scale, clip=clip)
+    model = SequenceRNN(FEATURES, LENGTH, hidden=hidden, lr=lr, min_log_scale=min_log_scale, clip_norm=clip)
     genlab.fit(model, real, steps=steps, batch_size=min(batch_size, n), device=device, seed=seed, progress=False)
     generator = torch.Generator(device=device).manual_seed(seed + MODEL_SAMPLES)
     generated = model.sample(n, generator=generator)

@@ -2,48 +2,129 @@
 
 A model is an `nn.Module` that also knows how to train itself one step at a time:
 
-- `configure_optimizers()` returns its optimizers (one for a VAE, two for a GAN,
-  three for models such as the adversarial autoencoder);
-- `train_step(batch, optimizers)` performs one update and returns its losses as floats;
-- `sample(n)` draws n new data points.
+- `configure_optimizers()` returns its optimizers by name — {"model": …} for a VAE,
+  {"discriminator": …, "generator": …} for a GAN, three for a VAE-GAN;
+- `train_step(batch, optimizers, step)` performs update number `step` (counted from 0)
+  and returns its losses as 0-dimensional tensors, left on the device: `fit` reads them
+  only every `log_every` steps, so a GPU is never made to wait for the host. Anything
+  that changes during training — a KL weight, a training phase — is computed from
+  `step`, so that a resumed run repeats the uninterrupted one exactly;
+- `update({optimizer: loss, …})` is the one way a model takes gradient steps: each
+  optimizer's loss is back-propagated into that optimizer's parameters only, and all
+  gradients are taken before any parameter changes, so several losses may share one
+  forward pass.
 
-`batch` is a tensor, or a tuple of tensors when the data carries more than the
-samples themselves (labels, conditions): element 0 is always the samples.
+Generative models (`GenerativeModel`) also draw new data with
+`sample(n, *, condition=None, generator=None)`, and those with a tractable density
+give `log_prob(x)`. Models that only predict (`genlab.models.RecurrentRegressor`) are
+`Trainable` but not generative.
+
+`batch` is a tensor, or a tuple of tensors when the data carries more than the samples
+themselves (labels, conditions, masks): element 0 is always the samples.
+
+Models made by a constructor marked `@constructor` remember its arguments; checkpoints
+store them, and `genlab.load(path)` rebuilds the trained model from the file alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import inspect
+import math
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from genlab.checks import check_count, check_positive
+
 Batch = Tensor | tuple[Tensor, ...]
+Optimizers = dict[str, torch.optim.Optimizer]
+Losses = dict[str, Tensor]
+
+# every Trainable subclass by class name: genlab.load looks constructors up here
+REGISTRY: dict[str, type[Trainable]] = {}
 
 
-class GenerativeModel(nn.Module):
-    """Base class: subclasses set `data_shape` and implement the three protocol methods."""
+def constructor(fn: Callable) -> Callable:
+    """Mark `__init__` or a classmethod whose arguments rebuild the model.
 
-    data_shape: tuple[int, ...]
+    The bound arguments (defaults filled in) are kept as `model.config` and saved with
+    every checkpoint, so `genlab.load` can call the same constructor again. The outermost
+    call wins: `VAE.conv(...)` records `conv`, not the `__init__` it calls.
+    """
+    signature = inspect.signature(fn)
 
-    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+    @functools.wraps(fn)
+    def wrapper(first: Any, *args: Any, **kwargs: Any) -> Any:
+        out = fn(first, *args, **kwargs)
+        bound = signature.bind(first, *args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        arguments.pop(next(iter(arguments)))  # self or cls
+        for name, param in signature.parameters.items():
+            if param.kind is inspect.Parameter.VAR_KEYWORD:
+                arguments.update(arguments.pop(name))
+        model = first if fn.__name__ == "__init__" else out
+        model.config = {"class": type(model).__name__, "constructor": fn.__name__, "arguments": arguments}
+        return out
+
+    return wrapper
+
+
+def parameters_of(optimizer: torch.optim.Optimizer) -> list[Tensor]:
+    return [p for group in optimizer.param_groups for p in group["params"]]
+
+
+def _memory_bytes(device: torch.device) -> int:
+    """Total memory of a device: the GPU's, or the machine's for the CPU (0 when unknown)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+class Trainable(nn.Module):
+    """Anything `genlab.fit` can train: subclasses set `data_shape` and implement the step."""
+
+    data_shape: tuple[int, ...] | None  # one sample's shape; None for sequences of any length
+    config: dict[str, Any] | None = None  # set by @constructor
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        REGISTRY[cls.__name__] = cls
+
+    def configure_optimizers(self) -> Optimizers:
         raise NotImplementedError
 
-    def train_step(self, batch: Batch, optimizers: Sequence[torch.optim.Optimizer]) -> dict[str, float]:
+    def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         raise NotImplementedError
 
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        raise NotImplementedError
-
-    # --- helpers shared by every model -------------------------------------------------
+    # --- data --------------------------------------------------------------------------
 
     @staticmethod
     def inputs(batch: Batch) -> Tensor:
         """The samples of a batch (element 0 when the batch is a tuple)."""
         return batch if isinstance(batch, Tensor) else batch[0]
 
+    def prepare_data(self, x: Tensor) -> Tensor:
+        """The samples as this model trains on them: float64 becomes float32 (the documented
+        conversion); other dtypes are refused with a message that says what to pass."""
+        if x.dtype == torch.float64:
+            return x.float()
+        if not x.is_floating_point():
+            raise TypeError(
+                f"{type(self).__name__} trains on floating-point data, got dtype {x.dtype}; "
+                f"convert it with x.float() (and scale it to the range the model expects)"
+            )
+        return x
+
     def check_data(self, x: Tensor) -> None:
-        """Raise ValueError unless x has shape (N, *data_shape)."""
+        """Raise ValueError unless x has shape (N, *data_shape); models add their own range checks."""
         if tuple(x.shape[1:]) != tuple(self.data_shape):
             raise ValueError(
                 f"{type(self).__name__} expects samples of shape {tuple(self.data_shape)}, "
@@ -54,19 +135,50 @@ class GenerativeModel(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def optimizer_step(self, optimizer: torch.optim.Optimizer, loss: Tensor, clip_norm: float | None = None) -> None:
-        """One gradient step on `loss`: clear old gradients, backpropagate, optionally clip, update.
+    # --- gradient steps ----------------------------------------------------------------
 
-        With `clip_norm`, the gradient of this optimizer's parameters is rescaled when its norm
-        exceeds clip_norm (Pascanu et al., 2013, algorithm 1).
+    def update(self, losses: Mapping[torch.optim.Optimizer, Tensor], clip_norm: float | None = None) -> None:
+        """One gradient step of each optimizer on its own loss.
+
+        Every loss is back-propagated into its optimizer's parameters only (no stray
+        gradients in the other players' networks), and every gradient is taken before any
+        parameter changes, so the losses may come from one shared forward pass (VAE-GAN's
+        encoder, decoder and discriminator losses). With `clip_norm`, each optimizer's
+        gradient is rescaled when its global norm exceeds clip_norm (Pascanu et al., 2013,
+        algorithm 1) — before its step, where clipping has an effect.
         """
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip_norm is not None:
-            params = [p for group in optimizer.param_groups for p in group["params"]]
-            nn.utils.clip_grad_norm_(params, clip_norm)
-        optimizer.step()
+        items = list(losses.items())
+        for i, (optimizer, loss) in enumerate(items):
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward(inputs=parameters_of(optimizer), retain_graph=i < len(items) - 1)
+        for optimizer, _ in items:
+            if clip_norm is not None:
+                nn.utils.clip_grad_norm_(parameters_of(optimizer), clip_norm)
+            optimizer.step()
 
-    def _check_n(self, n: int) -> None:
-        if not isinstance(n, int) or n < 0:
-            raise ValueError(f"number of samples must be a non-negative integer, got {n!r}")
+    def optimizer_step(self, optimizer: torch.optim.Optimizer, loss: Tensor, clip_norm: float | None = None) -> None:
+        """One gradient step of one optimizer: `update({optimizer: loss}, clip_norm)`."""
+        self.update({optimizer: loss}, clip_norm)
+
+
+class GenerativeModel(Trainable):
+    """A trainable model that draws new data: `sample(n, *, condition=None, generator=None)`."""
+
+    conditional: bool = False  # True for models that sample given a condition (a class label, …)
+
+    def sample(self, n: int, *, condition: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
+        raise NotImplementedError
+
+    def _check_n(self, n: int, condition: Tensor | None = None) -> None:
+        """Check a number of samples (and that an unconditional model got no condition)."""
+        check_count(n, "n, the number of samples")
+        if condition is not None and not self.conditional:
+            raise ValueError(f"{type(self).__name__} is unconditional: call sample(n) without a condition")
+        if self.data_shape is not None and n:
+            size = n * math.prod(self.data_shape) * 4
+            available = _memory_bytes(self.device)
+            if available and size > available:
+                raise ValueError(
+                    f"sample({n}) would need {size / 2**30:.0f} GiB for the samples alone, more than the "
+                    f"{available / 2**30:.0f} GiB of {self.device}; draw them in chunks"
+                )

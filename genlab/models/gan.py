@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from genlab import losses
-from genlab.models.base import Batch, GenerativeModel
+from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import MLP, conv_decoder, conv_encoder
 
 
@@ -59,6 +59,7 @@ class GAN(GenerativeModel):
             or the discriminator cannot score them; the message names both shapes.
     """
 
+    @constructor
     def __init__(
         self,
         generator: nn.Module,
@@ -78,16 +79,13 @@ class GAN(GenerativeModel):
         super().__init__()
         if loss not in losses.GAN_LOSSES:
             raise ValueError(f"unknown GAN loss {loss!r}; choose one of {losses.GAN_LOSSES}")
-        if not isinstance(d_steps, int) or d_steps < 1:
-            raise ValueError(f"d_steps must be a positive integer, got {d_steps!r}")
+        check_count(d_steps, "d_steps", minimum=1)
         if not gp_weight >= 0:
             raise ValueError(f"gp_weight must be non-negative, got {gp_weight!r}")
-        if not isinstance(latent_dim, int) or latent_dim < 1:
-            raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
-        if not isinstance(pack, int) or pack < 1:
-            raise ValueError(f"pack must be a positive integer, got {pack!r}")
-        if not isinstance(categories, int) or categories < 0:
-            raise ValueError(f"categories must be a non-negative integer, got {categories!r}")
+        check_count(latent_dim, "latent_dim", minimum=1)
+        check_count(pack, "pack", minimum=1)
+        check_count(categories, "categories")
+        check_positive(lr, "lr")
         if not 0 <= ema < 1:
             raise ValueError(f"ema must be a decay in [0, 1), got {ema!r}")
         self.generator = generator
@@ -112,6 +110,7 @@ class GAN(GenerativeModel):
         return self.latent_dim + self.categories
 
     @classmethod
+    @constructor
     def mlp(
         cls,
         data_dim: int = 2,
@@ -139,6 +138,7 @@ class GAN(GenerativeModel):
         )
 
     @classmethod
+    @constructor
     def dcgan(
         cls,
         image_shape: Sequence[int] = (1, 8, 8),
@@ -217,12 +217,12 @@ class GAN(GenerativeModel):
             self.generator.train(g_mode)
             self.discriminator.train(d_mode)
 
-    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        """[discriminator optimizer, generator optimizer]."""
-        return [
-            torch.optim.Adam(self.discriminator.parameters(), lr=self.lr, betas=self.betas),
-            torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=self.betas),
-        ]
+    def configure_optimizers(self) -> Optimizers:
+        """One Adam optimizer per player."""
+        return {
+            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=self.lr, betas=self.betas),
+            "generator": torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=self.betas),
+        }
 
     def prior(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """The generator's input, shape (n, latent_dim + categories): z ~ N(0, I), after a one-hot code if any."""
@@ -245,7 +245,7 @@ class GAN(GenerativeModel):
     def _scores(self, packed: Tensor) -> Tensor:
         return self.discriminator(packed).reshape(packed.shape[0])
 
-    def discriminator_step(self, real: Tensor, fake: Tensor, opt_d: torch.optim.Optimizer) -> dict[str, float]:
+    def discriminator_step(self, real: Tensor, fake: Tensor, opt_d: torch.optim.Optimizer) -> Losses:
         """One update of D on real samples and (detached) generated samples; returns its losses."""
         # Fakes are detached so this step does not reach G's weights.
         d_loss = losses.discriminator_loss(self.logits(real), self.logits(fake.detach()), self.loss)
@@ -255,12 +255,12 @@ class GAN(GenerativeModel):
             # penalty is on the gradient with respect to the whole packed input.
             gp = losses.gradient_penalty(self._scores, self.packed(real), self.packed(fake))
             d_loss = d_loss + self.gp_weight * gp
-            out["gp"] = gp.item()
+            out["gp"] = gp.detach()
         self.optimizer_step(opt_d, d_loss)
-        return {"d_loss": d_loss.item(), **out}
+        return {"d_loss": d_loss.detach(), **out}
 
-    def train_step(self, batch: Batch, optimizers: Sequence[torch.optim.Optimizer]) -> dict[str, float]:
-        opt_d, opt_g = optimizers
+    def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
+        opt_d, opt_g = optimizers["discriminator"], optimizers["generator"]
         real = self.inputs(batch)
         if real.shape[0] % self.pack:
             raise ValueError(f"with pack={self.pack} the batch size must be a multiple of {self.pack}, got {real.shape[0]}")
@@ -273,13 +273,12 @@ class GAN(GenerativeModel):
         fake = self.generator(self.prior(real.shape[0]))
         out = self.discriminator_step(real, fake, opt_d)
 
-        # Generator step against the updated discriminator. D's gradients from this
-        # backward pass are discarded by its next zero_grad.
+        # Generator step against the updated discriminator; the gradient reaches G's weights only.
         g_loss = losses.generator_loss(self.logits(fake), self.loss)
         self.optimizer_step(opt_g, g_loss)
         if self.generator_ema is not None:
             self.update_ema()
-        return {**out, "g_loss": g_loss.item()}
+        return {**out, "g_loss": g_loss.detach()}
 
     @torch.no_grad()
     def update_ema(self) -> None:
@@ -295,9 +294,9 @@ class GAN(GenerativeModel):
         return self.generator_ema if self.generator_ema is not None else self.generator
 
     @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """n generated samples, shape (n, *data_shape)."""
-        self._check_n(n)
+    def sample(self, n: int, *, condition: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
+        """n generated samples, shape (n, *data_shape), drawn in eval mode."""
+        self._check_n(n, condition)
         was_training = self.training
         self.eval()
         x = self.sampler(self.prior(n, generator)).reshape(n, *self.data_shape)
@@ -325,6 +324,8 @@ class GAN(GenerativeModel):
         training data — but the result is a different sampler from `sample`, and slower.
         """
         self._check_n(n)
+        check_count(burn_in, "burn_in", minimum=1)
+        check_count(batch_size, "batch_size", minimum=1)
         if self.loss not in ("non-saturating", "minimax") or self.pack != 1:
             raise ValueError(
                 "rejection sampling needs a discriminator whose logit estimates log p_data/p_g: a GAN "
@@ -341,10 +342,21 @@ class GAN(GenerativeModel):
 
         l_max = self.logits(self.sampler(self.prior(burn_in, generator))).max()
         burn = self.logits(self.sampler(self.prior(burn_in, generator)))
+        if not (torch.isfinite(l_max) and torch.isfinite(burn).all()):
+            self.train(was_training)
+            raise ValueError(
+                "the discriminator gives NaN or infinite logits, so it cannot rank samples for rejection "
+                "sampling; check that its training did not diverge"
+            )
         gamma = torch.quantile(f_score(burn, torch.maximum(l_max, burn.max())), quantile)
         kept: list[Tensor] = []
-        total = 0
+        total, tried = 0, 0
         while total < n:
+            tried += 1
+            if tried > 1000 and total == 0:
+                self.train(was_training)
+                raise RuntimeError(f"rejection sampling accepted nothing in {tried - 1} batches of {batch_size}; "
+                                   "lower the quantile")
             x = self.sampler(self.prior(batch_size, generator))
             logit = self.logits(x)
             l_max = torch.maximum(l_max, logit.max())

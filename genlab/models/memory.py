@@ -6,9 +6,9 @@ It reads a sequence x_1 … x_T and predicts one number from its final state:
     ŷ_t = w_out · h_t + b_out        (its own linear read-out)
 
 trained on the squared error (ŷ_T − y)², the loss of the adding problem (Hochreiter &
-Schmidhuber, 1997, experiment 4). It is not a generative model: it follows the training
-protocol of `genlab.models.base` only so that `genlab.fit` trains it and its updates share
-`optimizer_step` (and with it gradient clipping) with every other model in the package.
+Schmidhuber, 1997, experiment 4). It is not a generative model — it has no `sample` — but it
+is `Trainable`: `genlab.fit` trains it, and its updates share `optimizer_step` (and with it
+gradient clipping) with every other model in the package.
 
 `marked_value_sensitivity` at the end measures, after training, how much the prediction
 responds to each of the two numbers it must add — the gradient through time that a
@@ -22,13 +22,14 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from genlab.models.base import Batch, GenerativeModel
+from genlab.checks import check_count, check_positive
+from genlab.models.base import Batch, Losses, Optimizers, Trainable, constructor
 from genlab.nets import recurrent
 
 OPTIMIZERS = ("adam", "sgd")
 
 
-class RecurrentRegressor(GenerativeModel):
+class RecurrentRegressor(Trainable):
     """Recurrent stack (RNN, GRU or LSTM) → linear read-out of the last state → one number.
 
     Data: a tuple (inputs (N, T, F), targets (N,)), e.g. from `genlab.data.adding_problem`.
@@ -47,6 +48,7 @@ class RecurrentRegressor(GenerativeModel):
             PyTorch's default initialisation. Values above 1 invite exploding gradients.
     """
 
+    @constructor
     def __init__(
         self,
         features: int,
@@ -60,19 +62,17 @@ class RecurrentRegressor(GenerativeModel):
         recurrent_radius: float | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("features", features), ("length", length)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name, value in (("features", features), ("length", length), ("hidden", hidden)):
+            check_count(value, name, minimum=1)
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
-        if not lr > 0:
-            raise ValueError(f"lr must be > 0, got {lr!r}")
-        if clip_norm is not None and not clip_norm > 0:
-            raise ValueError(f"clip_norm must be > 0 or None, got {clip_norm!r}")
+        check_positive(lr, "lr")
+        if clip_norm is not None:
+            check_positive(clip_norm, "clip_norm (or None for no clipping)")
         if recurrent_radius is not None and cell != "rnn":
             raise ValueError(f"recurrent_radius applies to the plain 'rnn' cell only, not to {cell!r}")
-        if recurrent_radius is not None and not recurrent_radius > 0:
-            raise ValueError(f"recurrent_radius must be > 0, got {recurrent_radius!r}")
+        if recurrent_radius is not None:
+            check_positive(recurrent_radius, "recurrent_radius")
         self.data_shape = (length, features)
         self.cell, self.hidden = cell, hidden
         self.optimizer_name, self.lr, self.clip_norm = optimizer, lr, clip_norm
@@ -100,10 +100,10 @@ class RecurrentRegressor(GenerativeModel):
         predictions, _ = self(x)
         return predictions[:, -1, 0]
 
-    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+    def configure_optimizers(self) -> Optimizers:
         if self.optimizer_name == "sgd":  # plain gradient descent: θ ← θ − lr·∇L
-            return [torch.optim.SGD(self.parameters(), lr=self.lr)]
-        return [torch.optim.Adam(self.parameters(), lr=self.lr)]
+            return {"model": torch.optim.SGD(self.parameters(), lr=self.lr)}
+        return {"model": torch.optim.Adam(self.parameters(), lr=self.lr)}
 
     def _pair(self, batch: Batch) -> tuple[Tensor, Tensor]:
         if isinstance(batch, Tensor) or len(batch) != 2:
@@ -117,15 +117,14 @@ class RecurrentRegressor(GenerativeModel):
             raise ValueError(f"targets must have shape ({x.shape[0]},), one number per sequence; got {tuple(y.shape)}")
         return x, y
 
-    def train_step(self, batch: Batch, optimizers: Sequence[torch.optim.Optimizer]) -> dict[str, float]:
-        (opt,) = optimizers
+    def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         x, y = self._pair(batch)
         # Squared error of the final answer (Hochreiter & Schmidhuber, 1997, experiment 4).
         loss = (self.predict(x) - y).pow(2).mean()
-        self.optimizer_step(opt, loss, self.clip_norm)
+        self.optimizer_step(optimizers["model"], loss, self.clip_norm)
         # The norm of the gradient the update just used (after clipping, when clipping is on).
         grads = [p.grad.flatten() for p in self.parameters() if p.grad is not None]
-        return {"mse": loss.item(), "grad_norm": torch.cat(grads).norm().item()}
+        return {"mse": loss.detach(), "grad_norm": torch.cat(grads).norm()}
 
     @torch.no_grad()
     def mse(self, x: Tensor, y: Tensor, batch_size: int = 1024) -> float:
@@ -139,12 +138,6 @@ class RecurrentRegressor(GenerativeModel):
         )
         self.train(was_training)
         return total / len(x)
-
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        raise TypeError(
-            "RecurrentRegressor predicts an answer for a given sequence; it has no distribution to "
-            "sample from. Use predict(x) instead."
-        )
 
 
 def marked_value_sensitivity(model: RecurrentRegressor, x: Tensor) -> tuple[Tensor, Tensor]:

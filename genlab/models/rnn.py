@@ -33,7 +33,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab.data.text import Vocabulary
-from genlab.models.base import Batch, GenerativeModel
+from genlab.checks import check_count, check_positive
+from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor
 from genlab.nets import recurrent
 
 State = Tensor | tuple[Tensor, Tensor]  # h, or (h, c) for an LSTM; each (layers, B, hidden)
@@ -87,6 +88,7 @@ class CharRNN(GenerativeModel):
         max_len: default number of characters `sample` draws at most.
     """
 
+    @constructor
     def __init__(
         self,
         vocab: Vocabulary,
@@ -101,15 +103,22 @@ class CharRNN(GenerativeModel):
         max_len: int = 32,
     ) -> None:
         super().__init__()
-        if clip_norm is not None and not clip_norm > 0:
-            raise ValueError(f"clip_norm must be > 0 or None, got {clip_norm!r}")
+        if not isinstance(vocab, Vocabulary):
+            raise TypeError(f"vocab must be a genlab.data.Vocabulary, got {type(vocab).__name__}")
+        if cell not in ("rnn", "gru", "lstm"):
+            raise ValueError(f"unknown cell {cell!r}; choose 'rnn', 'gru' or 'lstm'")
+        for name, value in (("embedding_dim", embedding_dim), ("hidden", hidden), ("layers", layers), ("max_len", max_len)):
+            check_count(value, name, minimum=1)
+        check_positive(lr, "lr")
+        if clip_norm is not None:
+            check_positive(clip_norm, "clip_norm (or None for no clipping)")
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
         self.vocab = vocab
         self.cell, self.hidden, self.layers = cell, hidden, layers
         self.lr, self.clip_norm, self.max_len = lr, clip_norm, max_len
         # Rows may have any length T, so there is no fixed data_shape; `check_data` is overridden.
-        self.data_shape = ()
+        self.data_shape = None
         self.embedding = nn.Embedding(vocab.size, embedding_dim, padding_idx=vocab.pad)
         self.rnn = recurrent(cell, embedding_dim, hidden, layers, dropout=dropout if layers > 1 else 0.0)
         self.dropout = nn.Dropout(dropout)
@@ -133,8 +142,11 @@ class CharRNN(GenerativeModel):
         logits = self.output(self.dropout(h))  # (B, T, V)
         return logits.masked_fill(self.impossible, -math.inf), state
 
-    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        return [torch.optim.Adam(self.parameters(), lr=self.lr)]
+    def configure_optimizers(self) -> Optimizers:
+        return {"model": torch.optim.Adam(self.parameters(), lr=self.lr)}
+
+    def prepare_data(self, x: Tensor) -> Tensor:
+        return x  # token ids stay integers; check_data says what is wrong with anything else
 
     def check_data(self, x: Tensor) -> None:
         """Raise unless x is an (N, T ≥ 2) integer tensor of ids in the vocabulary, each row starting with <s>."""
@@ -171,14 +183,13 @@ class CharRNN(GenerativeModel):
         nll = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none", ignore_index=self.vocab.pad)
         return nll, targets != self.vocab.pad
 
-    def train_step(self, batch: Batch, optimizers: Sequence[torch.optim.Optimizer]) -> dict[str, float]:
-        (opt,) = optimizers
+    def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         tokens = self._trim(self.inputs(batch))
         nll, mask = self.token_nll(tokens)
         # Maximum likelihood under the chain rule: mean -log p(x_{t+1} | x_≤t) per counted token.
         loss = nll.sum() / mask.sum()
-        self.optimizer_step(opt, loss, self.clip_norm)
-        return {"loss": loss.item()}
+        self.optimizer_step(optimizers["model"], loss, self.clip_norm)
+        return {"loss": loss.detach()}
 
     @torch.no_grad()
     def log_prob(self, tokens: Tensor, batch_size: int = 1024) -> Tensor:
@@ -206,7 +217,13 @@ class CharRNN(GenerativeModel):
         return -total / counted
 
     def _trim(self, tokens: Tensor) -> Tensor:
-        """Drop trailing columns that are padding in every row (they cost time and count nothing)."""
+        """Drop trailing columns that are padding in every row (they cost time and count nothing).
+
+        Finding them means reading a number back from the device, which makes a GPU wait; so
+        only CPU tensors (where reading is free) are trimmed.
+        """
+        if tokens.device.type != "cpu":
+            return tokens
         used = (tokens != self.vocab.pad).any(dim=0).nonzero()
         return tokens[:, : int(used.max()) + 1] if len(used) else tokens
 
@@ -220,6 +237,7 @@ class CharRNN(GenerativeModel):
         max_len: int | None = None,
         temperature: float = 1.0,
         top_k: int | None = None,
+        condition: Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
         """n sequences drawn one token at a time, shape (n, max_len + 1) of token ids.
@@ -229,11 +247,9 @@ class CharRNN(GenerativeModel):
         recurrent state is carried from step to step and only the newest token is fed in,
         so drawing T tokens costs T cell updates. `generator` must live on the model's device.
         """
-        self._check_n(n)
+        self._check_n(n, condition)
         _check_sampling(temperature, top_k)
-        max_len = self.max_len if max_len is None else max_len
-        if not isinstance(max_len, int) or max_len < 1:
-            raise ValueError(f"max_len must be a positive integer, got {max_len!r}")
+        max_len = check_count(self.max_len if max_len is None else max_len, "max_len", minimum=1)
         was_training = self.training
         self.eval()
         out = torch.full((n, max_len + 1), self.vocab.pad, dtype=torch.long, device=self.device)

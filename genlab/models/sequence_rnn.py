@@ -26,10 +26,10 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from genlab.models.base import Batch, GenerativeModel
+from genlab.checks import check_count, check_positive
+from genlab.losses import gaussian_log_density
+from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor
 from genlab.nets import recurrent
-
-LOG_2PI = math.log(2 * math.pi)
 
 
 def gaussian_nll(x: Tensor, mean: Tensor, log_scale: Tensor) -> Tensor:
@@ -37,8 +37,7 @@ def gaussian_nll(x: Tensor, mean: Tensor, log_scale: Tensor) -> Tensor:
 
     −log N(x; μ, σ²) = ½ ((x − μ)/σ)² + log σ + ½ log 2π, per feature (Bishop, 2006, eq. 1.46).
     """
-    z = (x - mean) * torch.exp(-log_scale)
-    return (0.5 * z.pow(2) + log_scale + 0.5 * LOG_2PI).sum(dim=-1)
+    return -gaussian_log_density(x, mean, log_scale).sum(dim=-1)
 
 
 class SequenceRNN(GenerativeModel):
@@ -54,12 +53,14 @@ class SequenceRNN(GenerativeModel):
         layers: number of stacked recurrent layers.
         cell: "gru", "lstm" or "rnn" (Elman, tanh).
         lr: Adam learning rate.
-        clip: maximum gradient norm (gradient clipping against exploding gradients
-            through time; Pascanu et al., 2013); None switches it off.
+        clip_norm: the gradient's global norm is clipped to this value before each update
+            (Pascanu et al., 2013), against exploding gradients through time; None switches
+            clipping off.
         min_log_scale, max_log_scale: log σ is clamped to this range so that a perfectly
             predictable stretch of data cannot drive σ to 0 and the likelihood to infinity.
     """
 
+    @constructor
     def __init__(
         self,
         features: int,
@@ -69,28 +70,30 @@ class SequenceRNN(GenerativeModel):
         layers: int = 1,
         cell: str = "gru",
         lr: float = 1e-3,
-        clip: float | None = 1.0,
+        clip_norm: float | None = 1.0,
         min_log_scale: float = -7.0,
         max_log_scale: float = 3.0,
     ) -> None:
         super().__init__()
-        for name, value in (("features", features), ("length", length)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if clip is not None and not clip > 0:
-            raise ValueError(f"clip must be positive or None, got {clip}")
+        for name, value in (("features", features), ("length", length), ("hidden", hidden), ("layers", layers)):
+            check_count(value, name, minimum=1)
+        if cell not in ("rnn", "gru", "lstm"):
+            raise ValueError(f"unknown cell {cell!r}; choose 'rnn', 'gru' or 'lstm'")
+        check_positive(lr, "lr")
+        if clip_norm is not None:
+            check_positive(clip_norm, "clip_norm (or None for no clipping)")
         if not min_log_scale < max_log_scale:
             raise ValueError(f"need min_log_scale < max_log_scale, got {min_log_scale}, {max_log_scale}")
         self.features, self.length = features, length
         self.data_shape = (length, features)
-        self.lr, self.clip = lr, clip
+        self.lr, self.clip_norm = lr, clip_norm
         self.min_log_scale, self.max_log_scale = min_log_scale, max_log_scale
         self.start = nn.Parameter(torch.zeros(features))  # x_0: the input that predicts the first step
         self.rnn = recurrent(cell, features, hidden, layers)  # batch first: (B, T, F) -> (B, T, H)
         self.head = nn.Linear(hidden, 2 * features)  # its own output weights: h_t -> (μ_t, log σ_t)
 
-    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        return [torch.optim.Adam(self.parameters(), lr=self.lr)]
+    def configure_optimizers(self) -> Optimizers:
+        return {"model": torch.optim.Adam(self.parameters(), lr=self.lr)}
 
     # --- the model --------------------------------------------------------------------
 
@@ -124,17 +127,21 @@ class SequenceRNN(GenerativeModel):
         mean, log_scale = self.predict(x)
         return gaussian_nll(x, mean, log_scale)
 
-    def nll(self, x: Tensor) -> Tensor:
-        """Negative log-likelihood per time step, −log p(x) / T, in nats: (B, T, F) -> (B,)."""
-        return self.step_nll(x).mean(dim=1)
+    def log_prob(self, x: Tensor) -> Tensor:
+        """log p(x) in nats of each sequence, by the chain rule: (B, T, F) -> (B,)."""
+        return -self.step_nll(x).sum(dim=1)
 
-    def train_step(self, batch: Batch, optimizers: Sequence[torch.optim.Optimizer]) -> dict[str, float]:
-        (opt,) = optimizers
+    @torch.no_grad()
+    def nll(self, x: Tensor) -> float:
+        """Held-out negative log-likelihood in nats per time step, −Σ log p(x) / (B·T), as a number."""
+        return self.step_nll(x).mean().item()
+
+    def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         x = self.inputs(batch)
         # Exact NLL by the chain rule, teacher forced, per step: −(1/T) Σ_t log N(x_t; μ_t, σ_t²).
-        loss = self.nll(x).mean()
-        self.optimizer_step(opt, loss, self.clip)
-        return {"nll": loss.item()}
+        loss = self.step_nll(x).mean()
+        self.optimizer_step(optimizers["model"], loss, self.clip_norm)
+        return {"nll": loss.detach()}
 
     # --- generation -------------------------------------------------------------------
 
@@ -149,6 +156,7 @@ class SequenceRNN(GenerativeModel):
         n: int,
         *,
         length: int | None = None,
+        condition: Tensor | None = None,
         generator: torch.Generator | None = None,
         prefix: Tensor | None = None,
     ) -> Tensor:
@@ -159,10 +167,8 @@ class SequenceRNN(GenerativeModel):
         step to step, so each new step costs one recurrent step. `length` defaults to the
         training length.
         """
-        self._check_n(n)
-        length = self.length if length is None else length
-        if not isinstance(length, int) or length < 1:
-            raise ValueError(f"length must be a positive integer, got {length!r}")
+        self._check_n(n, condition)
+        length = check_count(self.length if length is None else length, "length", minimum=1)
         start = self.start.expand(n, 1, self.features)
         if prefix is None:
             previous, state = start, None

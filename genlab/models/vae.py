@@ -23,21 +23,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab import losses
-from genlab.imputation import check_missing
-from genlab.models.base import Batch, GenerativeModel
+from genlab.losses import diagonal_normal_log_prob, reparameterize, standard_normal_log_prob
+from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import MLP, conv_decoder, conv_encoder
 
 LIKELIHOODS = ("gaussian", "bernoulli")
-
-
-def standard_normal_log_prob(z: Tensor) -> Tensor:
-    """log N(z; 0, I), summed over the last dimension: (..., d) -> (...)."""
-    return -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(dim=-1)
-
-
-def diagonal_normal_log_prob(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
-    """log N(z; μ, diag exp(logvar)), summed over the last dimension: (..., d) -> (...)."""
-    return -0.5 * ((z - mu).pow(2) * torch.exp(-logvar) + logvar + math.log(2 * math.pi)).sum(dim=-1)
 
 
 class VAE(GenerativeModel):
@@ -50,12 +40,16 @@ class VAE(GenerativeModel):
         data_shape: shape of one sample.
         likelihood: "gaussian" (with a learned per-dimension scale) or "bernoulli" (data in [0, 1]).
         beta: weight of the KL term (β-VAE, Higgins et al., 2017); 1 gives the true ELBO.
+        kl_warmup: anneal the KL weight linearly from 0 at step 0 to `beta` at step kl_warmup
+            (Bowman et al., 2016), a cure for posterior collapse; 0 (default) uses beta from
+            the start. The weight is a function of the step, so resuming reproduces it.
         init_scale: initial σ of a Gaussian likelihood. Starting near σ = 1 on data of
             small variance lets the KL term win before the decoder learns to use z: the
             model settles on a single broad Gaussian (posterior collapse).
         lr: Adam learning rate.
     """
 
+    @constructor
     def __init__(
         self,
         encoder: nn.Module,
@@ -65,22 +59,25 @@ class VAE(GenerativeModel):
         data_shape: Sequence[int],
         likelihood: str = "gaussian",
         beta: float = 1.0,
+        kl_warmup: int = 0,
         init_scale: float = 0.1,
         lr: float = 1e-3,
     ) -> None:
         super().__init__()
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"unknown likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
-        if beta < 0:
-            raise ValueError(f"beta must be non-negative, got {beta}")
-        if not isinstance(latent_dim, int) or latent_dim < 1:
-            raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 <= beta < math.inf:
+            raise ValueError(f"beta must be a finite number ≥ 0, got {beta!r}")
+        check_count(latent_dim, "latent_dim", minimum=1)
+        check_count(kl_warmup, "kl_warmup")
+        check_positive(lr, "lr")
         self.encoder = encoder
         self.decoder = decoder
         self.latent_dim = latent_dim
         self.data_shape = tuple(data_shape)
         self.likelihood = likelihood
         self.beta = beta
+        self.kl_warmup = kl_warmup
         self.lr = lr
         if likelihood == "gaussian":
             # log σ of p(x|z), one per data dimension, learned with the rest.
@@ -89,6 +86,7 @@ class VAE(GenerativeModel):
             self.log_scale = nn.Parameter(torch.full(self.data_shape, math.log(init_scale)))
 
     @classmethod
+    @constructor
     def mlp(cls, data_dim: int = 2, latent_dim: int = 2, hidden: int = 128, depth: int = 2, **kwargs) -> VAE:
         """Fully connected encoder and decoder for flat data of size data_dim."""
         return cls(
@@ -100,6 +98,7 @@ class VAE(GenerativeModel):
         )
 
     @classmethod
+    @constructor
     def conv(
         cls,
         image_shape: Sequence[int] = (1, 8, 8),
@@ -133,8 +132,12 @@ class VAE(GenerativeModel):
             **kwargs,
         )
 
-    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        return [torch.optim.Adam(self.parameters(), lr=self.lr)]
+    def configure_optimizers(self) -> Optimizers:
+        return {"model": torch.optim.Adam(self.parameters(), lr=self.lr)}
+
+    def check_data(self, x: Tensor) -> None:
+        super().check_data(x)
+        self._check_inputs(x, "the training data")
 
     # --- the model ----------------------------------------------------------------------
 
@@ -147,26 +150,15 @@ class VAE(GenerativeModel):
         """Parameters of p(x|z): mean (Gaussian) or logits (Bernoulli), (B, *data_shape)."""
         return self.decoder(z).reshape(z.shape[0], *self.data_shape)
 
-    def log_likelihood_given_z(self, x: Tensor, decoded: Tensor, mask: Tensor | None = None) -> Tensor:
-        """log p(x|z) per example, (B,).
-
-        With a boolean `mask` of x's shape (True = observed), only observed entries count:
-        log p(x_o|z) = Σ_{observed j} log p(x_j|z), which a decoder with independent entries
-        gives by leaving out the factors of the missing ones. Values at missing positions
-        are never read.
-        """
-        if mask is None:
-            if self.likelihood == "gaussian":
-                return losses.gaussian_log_likelihood(x, decoded, self.log_scale)
-            return losses.bernoulli_log_likelihood(x, decoded)
-        x = torch.where(mask, x, torch.zeros((), dtype=x.dtype, device=x.device))  # NaN·0 would still be NaN
+    def log_likelihood_terms(self, x: Tensor, decoded: Tensor) -> Tensor:
+        """log p(x_j|z) for every entry j of x, (B, *data_shape): the decoder's entries are independent given z."""
         if self.likelihood == "gaussian":
-            # log N(x_j; μ_j, σ_j²) per entry, the summand of losses.gaussian_log_likelihood
-            standardized = (x - decoded) * torch.exp(-self.log_scale)
-            per_entry = -0.5 * standardized.pow(2) - self.log_scale - 0.5 * math.log(2 * math.pi)
-        else:
-            per_entry = -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
-        return torch.where(mask, per_entry, torch.zeros_like(per_entry)).flatten(1).sum(dim=1)
+            return losses.gaussian_log_density(x, decoded, self.log_scale)
+        return -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
+
+    def log_likelihood_given_z(self, x: Tensor, decoded: Tensor) -> Tensor:
+        """log p(x|z) per example, (B,): the sum of `log_likelihood_terms` over each sample's entries."""
+        return self.log_likelihood_terms(x, decoded).flatten(1).sum(dim=1)
 
     def mean(self, decoded: Tensor) -> Tensor:
         """E[x|z] from the decoder's output: the mean itself (Gaussian) or sigmoid(logits) (Bernoulli)."""
@@ -177,7 +169,7 @@ class VAE(GenerativeModel):
     def elbo_terms(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """One-sample reconstruction term E_q[log p(x|z)] and KL(q(z|x) || p(z)), each (B,)."""
         mu, logvar = self.encode(x)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # reparameterisation trick
+        z = reparameterize(mu, logvar)
         reconstruction = self.log_likelihood_given_z(x, self.decode(z))
         return reconstruction, losses.gaussian_kl(mu, logvar)
 
@@ -191,63 +183,15 @@ class VAE(GenerativeModel):
         reconstruction, kl = self.elbo_terms(x)
         return reconstruction - kl
 
-    # --- incompletely observed data: the ELBO of the observed entries ------------------
+    def kl_weight(self, step: int) -> float:
+        """The KL term's weight at training step `step`: beta, reached linearly over kl_warmup steps."""
+        return self.beta * min(1.0, step / self.kl_warmup) if self.kl_warmup else self.beta
 
-    def masked_elbo_terms(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        """One-sample E_q[log p(x_o|z)] and KL(q(z|x̃) || p(z)), each (B,), where x̃ is x with
-        its missing entries set to 0 (the encoder's input) and x_o its observed entries.
-
-        With every entry observed this is exactly `elbo_terms` (same random draw).
-        """
-        x, mask = self._check_masked(x, mask)
-        mu, logvar = self.encode(x)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # reparameterisation trick
-        reconstruction = self.log_likelihood_given_z(x, self.decode(z), mask)
-        return reconstruction, losses.gaussian_kl(mu, logvar)
-
-    def masked_elbo(self, x: Tensor, mask: Tensor, k: int = 1, *, generator: torch.Generator | None = None) -> Tensor:
-        """A lower bound on log p(x_o), the likelihood of the observed entries only, (B, *data_shape) -> (B,).
-
-        mask: bool, x's shape, True where x was observed; values at missing positions
-        (NaN allowed) are ignored. Since the decoder's entries are independent given z,
-        p(x_o|z) simply leaves out the missing factors, and
-
-            log p(x_o) ≥ E_{z_1..k ~ q(z|x̃)} log (1/k) Σ_i p(x_o|z_i) p(z_i) / q(z_i|x̃)
-
-        (the MIWAE bound of Mattei & Frellsen, 2019; for k = 1 the observed-data ELBO of
-        Nazabal et al., 2020), with x̃
-        the zero-filled input. k = 1 uses the closed-form KL, so with nothing missing and the
-        same random state it equals `elbo(x)` exactly.
-        """
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k, the number of importance samples, must be a positive integer, got {k!r}")
-        if k == 1 and generator is None:
-            reconstruction, kl = self.masked_elbo_terms(x, mask)
-            return reconstruction - kl
-        x, mask = self._check_masked(x, mask)
-        b = x.shape[0]
-        mu, logvar = self.encode(x)  # (B, d) each
-        eps = torch.randn((k, *mu.shape), device=mu.device, dtype=mu.dtype, generator=generator)
-        z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, d)
-        decoded = self.decode(z.reshape(k * b, -1))
-        repeat = lambda t: t.unsqueeze(0).expand(k, *t.shape).reshape(k * b, *self.data_shape)
-        log_px_z = self.log_likelihood_given_z(repeat(x), decoded, repeat(mask)).reshape(k, b)
-        # log importance weight: log p(x_o|z) + log p(z) - log q(z|x̃), (k, B)
-        log_w = log_px_z + standard_normal_log_prob(z) - diagonal_normal_log_prob(z, mu, logvar)
-        return torch.logsumexp(log_w, dim=0) - math.log(k)
-
-    def _check_masked(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        """Validate (x, mask) and return x with its missing entries set to 0, and the mask."""
-        x, mask = check_missing(x, mask)
-        self._check_inputs(x, "x")
-        return x, mask
-
-    def train_step(self, batch: Batch, optimizers: Sequence[torch.optim.Optimizer]) -> dict[str, float]:
-        (opt,) = optimizers
+    def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         reconstruction, kl = self.elbo_terms(self.inputs(batch))
-        loss = -(reconstruction - self.beta * kl).mean()  # maximise the (β-weighted) ELBO
-        self.optimizer_step(opt, loss)
-        return {"loss": loss.item(), "reconstruction": -reconstruction.mean().item(), "kl": kl.mean().item()}
+        loss = -(reconstruction - self.kl_weight(step) * kl).mean()  # maximise the (β-weighted) ELBO
+        self.optimizer_step(optimizers["model"], loss)
+        return {"loss": loss.detach(), "reconstruction": -reconstruction.mean().detach(), "kl": kl.mean().detach()}
 
     # --- evaluation: the importance-weighted bound --------------------------------------
 
@@ -265,20 +209,16 @@ class VAE(GenerativeModel):
         evaluations and combined with a running logsumexp, so memory does not grow with k.
         """
         self._check_inputs(x, "x")
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k, the number of importance samples, must be a positive integer, got {k!r}")
-        if not isinstance(max_batch, int) or max_batch < 1:
-            raise ValueError(f"max_batch must be a positive integer, got {max_batch!r}")
+        check_count(k, "k, the number of importance samples,", minimum=1)
+        check_count(max_batch, "max_batch", minimum=1)
         b = x.shape[0]
         mu, logvar = self.encode(x)  # (B, d) each
-        std = torch.exp(0.5 * logvar)
         chunk = max(1, max_batch // max(b, 1))  # importance samples per pass
         total = torch.full((b,), -math.inf, device=x.device, dtype=mu.dtype)
         done = 0
         while done < k:
             c = min(chunk, k - done)
-            eps = torch.randn((c, *mu.shape), device=mu.device, dtype=mu.dtype, generator=generator)
-            z = mu + std * eps  # (c, B, d)
+            z = reparameterize(mu, logvar, (c,), generator=generator)  # (c, B, d)
             decoded = self.decode(z.reshape(c * b, -1))  # (c·B, *data_shape)
             x_rep = x.unsqueeze(0).expand(c, *x.shape).reshape(c * b, *self.data_shape)
             log_px_z = self.log_likelihood_given_z(x_rep, decoded).reshape(c, b)
@@ -307,8 +247,7 @@ class VAE(GenerativeModel):
         x0, x1: one sample each, shape data_shape or (1, *data_shape).
         Returns (steps, *data_shape): row 0 is reconstruct(x0), row steps - 1 is reconstruct(x1).
         """
-        if not isinstance(steps, int) or steps < 2:
-            raise ValueError(f"steps must be an integer ≥ 2 (the two endpoints), got {steps!r}")
+        check_count(steps, "steps (the points on the path, both ends included)", minimum=2)
         ends = []
         for name, x in (("x0", x0), ("x1", x1)):
             if tuple(x.shape) == self.data_shape:
@@ -325,22 +264,33 @@ class VAE(GenerativeModel):
         return self.mean(self.decode(z))
 
     @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None, noise: bool = True) -> Tensor:
-        """Draw x ~ p(x) = ∫ p(x|z) p(z) dz, shape (n, *data_shape).
+    def sample(
+        self,
+        n: int,
+        *,
+        condition: Tensor | None = None,
+        generator: torch.Generator | None = None,
+        noise: bool = True,
+    ) -> Tensor:
+        """Draw x ~ p(x) = ∫ p(x|z) p(z) dz, shape (n, *data_shape), in eval mode.
 
         noise=False returns the decoder's mean (Gaussian) or pixel probabilities
         (Bernoulli) instead of a draw from p(x|z).
         """
-        self._check_n(n)
+        self._check_n(n, condition)
+        was_training = self.training
+        self.eval()
         z = torch.randn(n, self.latent_dim, device=self.device, generator=generator)
         decoded = self.decode(z)
+        self.train(was_training)
+        return self.draw(decoded, generator=generator) if noise else self.mean(decoded)
+
+    def draw(self, decoded: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
+        """x ~ p(x|z) from the decoder's output: a Gaussian or a Bernoulli draw per entry."""
         if self.likelihood == "gaussian":
-            if not noise:
-                return decoded
-            eps = torch.randn(decoded.shape, device=decoded.device, generator=generator)
+            eps = torch.randn(decoded.shape, device=decoded.device, dtype=decoded.dtype, generator=generator)
             return decoded + self.log_scale.exp() * eps
-        probs = torch.sigmoid(decoded)
-        return torch.bernoulli(probs, generator=generator) if noise else probs
+        return torch.bernoulli(torch.sigmoid(decoded), generator=generator)
 
     def _check_inputs(self, x: Tensor, name: str) -> None:
         """Raise a ValueError/TypeError naming what is wrong with x for this model."""
@@ -355,42 +305,3 @@ class VAE(GenerativeModel):
         if self.likelihood == "bernoulli" and ((x < 0) | (x > 1)).any():
             raise ValueError(f"{name} must lie in [0, 1] for a Bernoulli likelihood, got values in "
                              f"[{x.min().item():.3g}, {x.max().item():.3g}]")
-
-
-class MaskedVAE(VAE):
-    """A VAE trained on incompletely observed data: batches are (x, mask) pairs.
-
-    mask is boolean with x's shape, True where a value was observed. Training maximises
-    the bound of `masked_elbo` — the encoder reads x with missing entries set to 0, the
-    likelihood counts observed entries only — so the model never has to explain values
-    nobody measured (Mattei & Frellsen, 2019; Nazabal et al., 2020). Give `fit` the data as
-    (x with missing entries filled by any finite value, mask). Every other method is the VAE's.
-
-    Args:
-        k: importance samples per example; 1 is the masked ELBO (and honours β),
-            k > 1 the tighter MIWAE bound (needs β = 1).
-        *args, **kwargs: as for `VAE`, including the `mlp` and `conv` constructors.
-    """
-
-    def __init__(self, *args, k: int = 1, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k, the number of importance samples, must be a positive integer, got {k!r}")
-        if k > 1 and self.beta != 1:
-            raise ValueError(f"the importance-weighted bound (k = {k}) has no β; use k = 1 for beta = {self.beta}")
-        self.k = k
-
-    def train_step(self, batch: Batch, optimizers: Sequence[torch.optim.Optimizer]) -> dict[str, float]:
-        if isinstance(batch, Tensor) or len(batch) < 2:
-            raise ValueError("MaskedVAE trains on (x, mask) pairs: pass fit the data as (x, mask)")
-        (opt,) = optimizers
-        x, mask = batch[0], batch[1]
-        if self.k == 1:
-            reconstruction, kl = self.masked_elbo_terms(x, mask)
-            loss = -(reconstruction - self.beta * kl).mean()  # maximise the observed-data ELBO
-            out = {"reconstruction": -reconstruction.mean().item(), "kl": kl.mean().item()}
-        else:
-            loss = -self.masked_elbo(x, mask, self.k).mean()  # maximise the MIWAE bound
-            out = {}
-        self.optimizer_step(opt, loss)
-        return {"loss": loss.item(), **out}

@@ -1,0 +1,124 @@
+"""Argument checks shared by the whole package: each error names the argument and what it needs."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+
+def check_count(value: object, name: str, *, minimum: int = 0) -> int:
+    """`value` as an int, or a ValueError naming `name` (booleans and 1.0 are not counts)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        kind = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer ≥ {minimum}")
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    return int(value)
+
+
+def check_positive(value: object, name: str) -> float:
+    """`value` as a finite float > 0, or a ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_finite(value: object, name: str) -> float:
+    """`value` as a finite float (any sign), or a ValueError naming `name` (booleans are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def check_non_negative(value: object, name: str) -> float:
+    """`value` as a finite float ≥ 0, or a ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number ≥ 0, got {value!r}")
+    return float(value)
+
+
+def check_probability(value: object, name: str) -> float:
+    """`value` as a float in [0, 1], or a ValueError naming `name` (NaN and booleans are refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def check_seed(value: object, name: str = "seed") -> int:
+    """`value` as an int that torch.Generator.manual_seed accepts, or a ValueError naming `name`.
+
+    Any integer in [-2**63, 2**64) is a seed (numpy integers included); booleans and floats are not.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not -(2**63) <= value < 2**64:
+        raise ValueError(f"{name} must be an integer in [-2**63, 2**64), got {value!r}")
+    return int(value)
+
+
+def check_flag(value: object, name: str) -> bool:
+    """`value` as a bool, or a ValueError naming `name`: only True and False (numpy's included) are flags."""
+    if not isinstance(value, bool) and type(value).__name__ not in ("bool", "bool_"):  # numpy's bool is np.bool_
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_value_range(value: object, name: str = "value_range",
+                      allowed: tuple[tuple[int, int], ...] = ((0, 1), (-1, 1))) -> tuple[int, int]:
+    """`value` as one of the `allowed` (low, high) pairs, or a ValueError naming `name`."""
+    try:
+        pair = tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        pair = None
+    if pair is None or any(isinstance(v, bool) for v in pair) or pair not in allowed:
+        choices = " or ".join(str(a) for a in allowed)
+        raise ValueError(f"{name} must be {choices}, got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def check_float_dtype(dtype: object, name: str = "dtype"):
+    """`dtype` if it is a floating-point torch.dtype, else a TypeError naming `name`."""
+    import torch
+
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"{name} must be a floating-point torch.dtype such as torch.float32, got {dtype!r}")
+    return dtype
+
+
+def check_tensor(
+    value: object,
+    name: str,
+    *,
+    ndim: int | tuple[int, ...] | None = None,
+    shape: str | None = None,
+    floating: bool = False,
+    nonempty: bool = False,
+    finite: bool = False,
+):
+    """`value` itself if it is a torch.Tensor that meets every requirement asked for, else an error naming `name`.
+
+    Args:
+        ndim: the number of dimensions, or a tuple of allowed numbers.
+        shape: how to describe the expected shape in the message, e.g. "(n, 2)".
+        floating: require a floating-point dtype (TypeError otherwise).
+        nonempty: require at least one element.
+        finite: refuse NaN and ±inf.
+    Raises:
+        TypeError: not a tensor, or not floating-point when required.
+        ValueError: a wrong number of dimensions, no elements, or non-finite values.
+    """
+    import torch  # here, so that importing genlab.checks stays cheap
+
+    described = f" of shape {shape}" if shape else ""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor{described}, got {type(value).__name__}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else ndim
+        if value.ndim not in allowed:
+            if shape:
+                raise ValueError(f"{name} must have shape {shape}, got {tuple(value.shape)}")
+            expected = " or ".join(f"{d}-D" for d in allowed)
+            raise ValueError(f"{name} must be {expected}, got shape {tuple(value.shape)}")
+    if floating and not value.is_floating_point():
+        raise TypeError(f"{name} must hold floating-point values, got dtype {value.dtype}; convert it with .float()")
+    if nonempty and value.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(value.shape)}); it needs at least one element")
+    if finite and (value.is_floating_point() or value.is_complex()) and not torch.isfinite(value).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return value
