@@ -139,7 +139,7 @@ class SequenceRNN(GenerativeModel):
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         x = self.inputs(batch)
         # Exact NLL by the chain rule, teacher forced, per step: −(1/T) Σ_t log N(x_t; μ_t, σ_t²).
-        loss = self.step_nll(x).mean()
+        loss = self.step_nll(x).mean(dim=1).mean()  # averaged over the steps of each sequence, then the batch
         self.optimizer_step(optimizers["model"], loss, self.clip_norm)
         return {"nll": loss.detach()}
 
