@@ -133,25 +133,26 @@ class LossLog:
     def append(self, losses: dict[str, Tensor | float]) -> None:
         if self.names is None:
             self.names = list(losses)
-        values = [v.detach().float().reshape(()) if isinstance(v, Tensor) else torch.tensor(float(v))
-                  for v in losses.values()]
-        device = values[0].device
-        self.pending.append(torch.stack([v.to(device) for v in values]))
+        values = list(losses.values())
+        if isinstance(values[0], Tensor) and values[0].device.type != "cpu":
+            self.pending.append(torch.stack([v.detach().float().reshape(()) for v in values]))
+        else:  # on the CPU reading a number costs nothing
+            self.pending.append([float(v) for v in values])
 
     def flush(self, checkpoint: str | os.PathLike | None = None) -> None:
         if not self.pending:
             return
-        rows = torch.stack(self.pending).cpu()  # (steps, losses): the one transfer
-        self.pending = []
-        finite = torch.isfinite(rows)
-        if not finite.all():
-            row, col = (~finite).nonzero()[0].tolist()
-            where = f"; the last checkpoint {checkpoint} is left as it was" if checkpoint else ""
-            raise TrainingDiverged(
-                f"training diverged at step {self.first_pending + row}: loss {self.names[col]!r} = "
-                f"{rows[row, col].item()}{where}"
-            )
-        for name, column in zip(self.names, rows.T.tolist()):
+        pending, self.pending = self.pending, []
+        # the one transfer from the device, for all pending steps
+        rows = torch.stack(pending).cpu().tolist() if isinstance(pending[0], Tensor) else pending
+        for i, row in enumerate(rows):
+            for name, value in zip(self.names, row):
+                if not math.isfinite(value):
+                    where = f"; the last checkpoint {checkpoint} is left as it was" if checkpoint else ""
+                    raise TrainingDiverged(
+                        f"training diverged at step {self.first_pending + i}: loss {name!r} = {value}{where}"
+                    )
+        for name, column in zip(self.names, zip(*rows)):
             self.history.setdefault(name, []).extend(column)
         self.first_pending += len(rows)
 

@@ -28,6 +28,7 @@ store them, and `genlab.load(path)` rebuilds the trained model from the file alo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import math
@@ -135,6 +136,16 @@ class Trainable(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    @contextlib.contextmanager
+    def evaluating(self):
+        """Eval mode inside the block (dropout off, batch-norm statistics frozen), the previous mode after it."""
+        was_training = self.training
+        self.eval()
+        try:
+            yield self
+        finally:
+            self.train(was_training)
+
     # --- gradient steps ----------------------------------------------------------------
 
     def update(self, losses: Mapping[torch.optim.Optimizer, Tensor], clip_norm: float | None = None) -> None:
@@ -171,7 +182,7 @@ class GenerativeModel(Trainable):
 
     def _check_n(self, n: int, condition: Tensor | None = None) -> None:
         """Check a number of samples (and that an unconditional model got no condition)."""
-        check_count(n, "n, the number of samples")
+        check_count(n, "n, the number of samples,")
         if condition is not None and not self.conditional:
             raise ValueError(f"{type(self).__name__} is unconditional: call sample(n) without a condition")
         if self.data_shape is not None and n:

@@ -127,6 +127,9 @@ class GAN(GenerativeModel):
         `spectral_norm=True` normalises every layer of the discriminator (Miyato et al., 2018).
         With `pack=m` the discriminator reads m samples side by side, (B/m, m * data_dim).
         """
+        for name, value, minimum in (("data_dim", data_dim, 1), ("latent_dim", latent_dim, 1), ("hidden", hidden, 1),
+                                     ("depth", depth, 1), ("pack", pack, 1), ("categories", categories, 0)):
+            check_count(value, name, minimum=minimum)
         return cls(
             MLP(latent_dim + categories, data_dim, hidden, depth),
             MLP(pack * data_dim, 1, hidden, depth, activation=lambda: nn.LeakyReLU(0.2), spectral_norm=spectral_norm),
@@ -162,6 +165,8 @@ class GAN(GenerativeModel):
         image_shape = tuple(image_shape)
         if len(image_shape) != 3:
             raise ValueError(f"image_shape must be (channels, height, width), got {image_shape}")
+        for name, value, minimum in (("latent_dim", latent_dim, 1), ("pack", pack, 1), ("categories", categories, 0)):
+            check_count(value, name, minimum=minimum)
         channels = tuple(channels)
         c, h, w = image_shape
         return cls(
@@ -297,11 +302,8 @@ class GAN(GenerativeModel):
     def sample(self, n: int, *, condition: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
         """n generated samples, shape (n, *data_shape), drawn in eval mode."""
         self._check_n(n, condition)
-        was_training = self.training
-        self.eval()
-        x = self.sampler(self.prior(n, generator)).reshape(n, *self.data_shape)
-        self.train(was_training)
-        return x
+        with self.evaluating():
+            return self.sampler(self.prior(n, generator)).reshape(n, *self.data_shape)
 
     @torch.no_grad()
     def rejection_sample(

@@ -160,7 +160,7 @@ class SequenceRNN(GenerativeModel):
         generator: torch.Generator | None = None,
         prefix: Tensor | None = None,
     ) -> Tensor:
-        """Draw n sequences x_t ~ p(x_t | x_<t), one step at a time: (n, length, F).
+        """Draw n sequences x_t ~ p(x_t | x_<t), one step at a time, in eval mode: (n, length, F).
 
         With a prefix (n, P, F) or (P, F) — data the model reads first — the draws continue
         it: the result holds the `length` new steps only. The hidden state is carried from
@@ -169,25 +169,26 @@ class SequenceRNN(GenerativeModel):
         """
         self._check_n(n, condition)
         length = check_count(self.length if length is None else length, "length", minimum=1)
-        start = self.start.expand(n, 1, self.features)
-        if prefix is None:
-            previous, state = start, None
-        else:
-            if isinstance(prefix, Tensor) and prefix.ndim == 2:
-                prefix = prefix.unsqueeze(0).expand(n, *prefix.shape)
-            self._check_sequences(prefix, "prefix")
-            if prefix.shape[0] != n:
-                raise ValueError(f"prefix holds {prefix.shape[0]} sequences but n = {n}")
-            prefix = prefix.to(self.device, self.start.dtype)
-            # Read start, x_1, …, x_{P−1}; the last prefix value becomes the next input.
-            _, state = self.rnn(torch.cat([start, prefix[:, :-1]], dim=1))
-            previous = prefix[:, -1:]
-        steps = []
-        for _ in range(length):
-            out, state = self.rnn(previous, state)  # (n, 1, F) -> (n, 1, H)
-            previous = self._draw(out, generator)
-            steps.append(previous)
-        return torch.cat(steps, dim=1)
+        with self.evaluating():
+            start = self.start.expand(n, 1, self.features)
+            if prefix is None:
+                previous, state = start, None
+            else:
+                if isinstance(prefix, Tensor) and prefix.ndim == 2:
+                    prefix = prefix.unsqueeze(0).expand(n, *prefix.shape)
+                self._check_sequences(prefix, "prefix")
+                if prefix.shape[0] != n:
+                    raise ValueError(f"prefix holds {prefix.shape[0]} sequences but n = {n}")
+                prefix = prefix.to(self.device, self.start.dtype)
+                # Read start, x_1, …, x_{P−1}; the last prefix value becomes the next input.
+                _, state = self.rnn(torch.cat([start, prefix[:, :-1]], dim=1))
+                previous = prefix[:, -1:]
+            steps = []
+            for _ in range(length):
+                out, state = self.rnn(previous, state)  # (n, 1, F) -> (n, 1, H)
+                previous = self._draw(out, generator)
+                steps.append(previous)
+            return torch.cat(steps, dim=1)
 
     def forecast(
         self, prefix: Tensor, horizon: int, n_samples: int = 100, *, generator: torch.Generator | None = None

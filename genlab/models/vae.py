@@ -89,6 +89,8 @@ class VAE(GenerativeModel):
     @constructor
     def mlp(cls, data_dim: int = 2, latent_dim: int = 2, hidden: int = 128, depth: int = 2, **kwargs) -> VAE:
         """Fully connected encoder and decoder for flat data of size data_dim."""
+        for name, value in (("data_dim", data_dim), ("latent_dim", latent_dim), ("hidden", hidden), ("depth", depth)):
+            check_count(value, name, minimum=1)
         return cls(
             MLP(data_dim, 2 * latent_dim, hidden, depth),
             MLP(latent_dim, data_dim, hidden, depth),
@@ -189,7 +191,8 @@ class VAE(GenerativeModel):
 
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         reconstruction, kl = self.elbo_terms(self.inputs(batch))
-        loss = -(reconstruction - self.kl_weight(step) * kl).mean()  # maximise the (β-weighted) ELBO
+        weight = self.kl_weight(step)
+        loss = -(reconstruction - (kl if weight == 1 else weight * kl)).mean()  # maximise the (β-weighted) ELBO
         self.optimizer_step(optimizers["model"], loss)
         return {"loss": loss.detach(), "reconstruction": -reconstruction.mean().detach(), "kl": kl.mean().detach()}
 
@@ -278,11 +281,8 @@ class VAE(GenerativeModel):
         (Bernoulli) instead of a draw from p(x|z).
         """
         self._check_n(n, condition)
-        was_training = self.training
-        self.eval()
-        z = torch.randn(n, self.latent_dim, device=self.device, generator=generator)
-        decoded = self.decode(z)
-        self.train(was_training)
+        with self.evaluating():
+            decoded = self.decode(torch.randn(n, self.latent_dim, device=self.device, generator=generator))
         return self.draw(decoded, generator=generator) if noise else self.mean(decoded)
 
     def draw(self, decoded: Tensor, *, generator: torch.Generator | None = None) -> Tensor:

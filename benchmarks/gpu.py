@@ -1,0 +1,129 @@
+"""Steps per second of `genlab.fit` against a plain hand-written loop, on a GPU (or any device).
+
+Four models — an MLP GAN on the ring, the DCGAN and the convolutional VAE on 8×8 digits,
+SequenceRNN on sines — each trained by `fit` and by the loop people write (one `.item()`
+per step), in fp32 and with bfloat16 autocast (CUDA only), interleaved, medians.
+Goal on a GPU: fit / plain ≥ 0.95.
+
+    python benchmarks/gpu.py [--device cuda] [--steps 300] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from contextlib import nullcontext
+
+import torch
+
+import genlab
+from fit_overhead import batches, timed
+from genlab import losses
+
+
+def mlp_gan():
+    return genlab.GAN.mlp(data_dim=2, latent_dim=2, hidden=128, depth=3)
+
+
+def dcgan():
+    return genlab.GAN.dcgan((1, 8, 8), latent_dim=32, channels=(64, 32))
+
+
+def conv_vae():
+    return genlab.VAE.conv((1, 8, 8), latent_dim=8, channels=(32, 64), lr=2e-3)
+
+
+def sequence_rnn():
+    return genlab.SequenceRNN(5, 24, hidden=64)
+
+
+def plain_gan(model, data, steps, batch_size, autocast):
+    g, d = model.generator, model.discriminator
+    opt_g = torch.optim.Adam(g.parameters(), lr=model.lr, betas=model.betas)
+    opt_d = torch.optim.Adam(d.parameters(), lr=model.lr, betas=model.betas)
+    for real in batches(data, steps, batch_size):
+        with autocast:
+            fake = g(torch.randn(len(real), model.latent_dim, device=data.device))
+            d_loss = losses.discriminator_loss(d(real).flatten(), d(fake.detach()).flatten())
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        with autocast:
+            g_loss = losses.generator_loss(d(fake).flatten())
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        g_loss.item()
+
+
+def plain_vae(model, data, steps, batch_size, autocast):
+    opt = torch.optim.Adam(model.parameters(), lr=model.lr)
+    for x in batches(data, steps, batch_size):
+        with autocast:
+            mu, logvar = model.encode(x)
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            reconstruction = losses.bernoulli_log_likelihood(x, model.decode(z))
+            loss = -(reconstruction - losses.gaussian_kl(mu, logvar)).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loss.item()
+
+
+def plain_sequence(model, data, steps, batch_size, autocast):
+    opt = torch.optim.Adam(model.parameters(), lr=model.lr)
+    for x in batches(data, steps, batch_size):
+        with autocast:
+            loss = model.step_nll(x).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), model.clip_norm)
+        opt.step()
+        loss.item()
+
+
+CASES = {
+    "MLP GAN, ring": (mlp_gan, plain_gan, lambda: genlab.data.ring().sample(20_000, seed=0), 256),
+    "DCGAN, digits": (dcgan, plain_gan, lambda: genlab.data.digits((-1, 1)).tensors[0], 128),
+    "conv VAE, digits": (conv_vae, plain_vae, lambda: genlab.data.digits((0, 1)).tensors[0], 128),
+    "SequenceRNN, sines": (sequence_rnn, plain_sequence, lambda: genlab.data.sines(2_000, 24, 5), 128),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"torch {torch.__version__}, {name}; {args.steps} steps, {args.repeats} interleaved repeats, medians")
+    print(f"{'model':22s} {'precision':>9s} {'plain steps/s':>14s} {'fit steps/s':>12s} {'fit / plain':>12s}")
+    precisions = ["fp32"] + (["bf16 autocast"] if device.type == "cuda" else [])
+    for label, (make, plain, data_fn, batch_size) in CASES.items():
+        data = data_fn().to(device)
+        for precision in precisions:
+            amp = precision != "fp32"
+
+            def by_hand() -> None:
+                torch.manual_seed(0)
+                autocast = torch.autocast("cuda", dtype=torch.bfloat16) if amp else nullcontext()
+                plain(make().to(device), data, args.steps, batch_size, autocast)
+
+            def with_fit() -> None:
+                torch.manual_seed(0)
+                genlab.fit(make(), data, steps=args.steps, batch_size=batch_size, device=device, amp=amp,
+                           progress=False)
+
+            by_hand(), with_fit()  # warm-up (and CUDA kernels compiled)
+            plain_times, fit_times = [], []
+            for _ in range(args.repeats):
+                plain_times.append(timed(by_hand, device))
+                fit_times.append(timed(with_fit, device))
+            p, f = statistics.median(plain_times), statistics.median(fit_times)
+            print(f"{label:22s} {precision:>9s} {args.steps / p:14.0f} {args.steps / f:12.0f} {p / f:12.3f}")
+
+
+if __name__ == "__main__":
+    main()

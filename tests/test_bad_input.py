@@ -1,0 +1,145 @@
+"""A catalogue of bad input to the models, `fit` and checkpoints: each gets a clear error that names
+the argument (or the problem) and says what to do. Data and metrics have their own catalogue in
+test_bad_input_data.py."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import genlab
+from genlab.data import Vocabulary, encode_corpus
+from genlab.models import CharRNN, MaskedVAE, RecurrentRegressor, SequenceRNN
+
+RING = genlab.data.ring().sample(64, seed=0)
+VOCAB = Vocabulary("abc")
+
+
+def gan(**kwargs):
+    return genlab.GAN.mlp(hidden=8, depth=1, **kwargs)
+
+
+def vae(**kwargs):
+    return genlab.VAE.mlp(hidden=8, depth=1, **kwargs)
+
+
+def fit(model=None, data=RING, **kwargs):
+    return genlab.fit(model or vae(), data, **({"steps": 2, "batch_size": 16, "device": "cpu"} | kwargs))
+
+
+def nan_gan():
+    model = gan()
+    with torch.no_grad():
+        model.discriminator[-1].bias.fill_(float("nan"))
+    return model
+
+
+CATALOGUE = [
+    # --- fit: counts and settings
+    ("steps float", lambda: fit(steps=1.5), ValueError, "steps must be a non-negative integer"),
+    ("steps bool", lambda: fit(steps=True), ValueError, "steps must be"),
+    ("steps negative", lambda: fit(steps=-1), ValueError, "steps must be"),
+    ("batch_size bool", lambda: fit(batch_size=True), ValueError, "batch_size must be a positive integer"),
+    ("batch_size zero", lambda: fit(batch_size=0), ValueError, "batch_size must be a positive integer"),
+    ("batch_size too large", lambda: fit(batch_size=65), ValueError, "batch_size 65 is larger than the dataset"),
+    ("checkpoint_every float", lambda: fit(checkpoint_every=1.5, checkpoint="x.pt"), ValueError, "checkpoint_every must be"),
+    ("callback_every negative", lambda: fit(callback_every=-1), ValueError, "callback_every must be"),
+    ("keep zero", lambda: fit(keep=0), ValueError, "keep must be a positive integer"),
+    ("log_every zero", lambda: fit(log_every=0), ValueError, "log_every must be a positive integer"),
+    ("resume string", lambda: fit(resume="yes", checkpoint="x.pt"), ValueError, "resume must be one of"),
+    ("resume without path", lambda: fit(resume=True), ValueError, "need a checkpoint path"),
+    ("seed negative", lambda: fit(seed=-1), ValueError, "seed must be a non-negative integer"),
+    ("seed float", lambda: fit(seed=0.5), ValueError, "seed must be"),
+    ("lr_decay unknown", lambda: fit(lr_decay="cosine"), ValueError, "unknown lr_decay 'cosine'"),
+    ("amp on cpu", lambda: fit(amp=True), ValueError, "only supported on CUDA"),
+    ("callback not callable", lambda: fit(callback=3, callback_every=1), TypeError, "callback must be callable"),
+    ("model not a genlab model", lambda: fit(nn.Linear(2, 2)), TypeError, "model must be a genlab model"),
+    # --- fit: data
+    ("data a list", lambda: fit(data=[[0.0, 1.0]]), TypeError, "data must be a Tensor"),
+    ("data empty", lambda: fit(data=torch.zeros(0, 2)), ValueError, "dataset is empty"),
+    ("data wrong shape", lambda: fit(data=torch.zeros(64, 3)), ValueError, r"expects samples of shape \(2,\)"),
+    ("data 0-d", lambda: fit(data=torch.tensor(1.0)), ValueError, "first axis"),
+    ("data integer", lambda: fit(data=torch.zeros(64, 2, dtype=torch.long)), TypeError, "floating-point data.*x.float()"),
+    ("data boolean", lambda: fit(data=torch.zeros(64, 2, dtype=torch.bool)), TypeError, "floating-point data"),
+    ("data NaN", lambda: fit(data=RING.clone().index_fill_(0, torch.tensor([5]), float("nan"))), ValueError,
+     "NaN or infinite values in 1 sample.*index 5"),
+    ("data tensors of unequal length", lambda: fit(data=(RING, torch.zeros(10))), ValueError, "differ in length"),
+    ("bernoulli VAE on [-1, 1] data", lambda: fit(genlab.VAE.conv((1, 8, 8), latent_dim=2, channels=(4, 8)),
+                                                  genlab.data.digits((-1, 1)).tensors[0][:64]),
+     ValueError, r"must lie in \[0, 1\] for a Bernoulli likelihood"),
+    ("masked VAE without its mask", lambda: fit(MaskedVAE.mlp(hidden=8, depth=1)), ValueError, r"\(x, mask\) pairs"),
+    ("char model on floats", lambda: fit(CharRNN(VOCAB, hidden=8), encode_corpus(["ab", "cab"] * 16, VOCAB).float()),
+     TypeError, "integer token ids"),
+    ("char ids outside the vocabulary", lambda: fit(CharRNN(VOCAB, hidden=8), torch.full((32, 4), 9).index_fill_(1, torch.tensor([0]), 1)),
+     ValueError, "token ids must lie in 0..5"),
+    ("regressor without targets", lambda: fit(RecurrentRegressor(2, 5, hidden=4), torch.zeros(32, 5, 2)),
+     TypeError, r"\(inputs, targets\) pairs"),
+    # --- checkpoints
+    ("checkpoint is a directory", lambda: fit(checkpoint="."), IsADirectoryError, "is a directory"),
+    ("load a missing file", lambda: genlab.load("no-such-file.pt"), FileNotFoundError, "no checkpoint at no-such-file.pt"),
+    # --- GAN
+    ("GAN latent_dim zero", lambda: gan(latent_dim=0), ValueError, "latent_dim must be a positive integer"),
+    ("GAN latent_dim bool", lambda: gan(latent_dim=True), ValueError, "latent_dim must be"),
+    ("GAN d_steps zero", lambda: gan(d_steps=0), ValueError, "d_steps must be a positive integer"),
+    ("GAN pack float", lambda: gan(pack=1.5), ValueError, "pack must be a positive integer"),
+    ("GAN categories negative", lambda: gan(categories=-1), ValueError, "categories must be a non-negative integer"),
+    ("GAN ema one", lambda: gan(ema=1.0), ValueError, r"ema must be a decay in \[0, 1\)"),
+    ("GAN lr NaN", lambda: gan(lr=float("nan")), ValueError, "lr must be a finite number > 0"),
+    ("GAN loss unknown", lambda: gan(loss="lsgan"), ValueError, "unknown GAN loss 'lsgan'"),
+    ("GAN shapes disagree", lambda: genlab.GAN(nn.Linear(2, 3), nn.Linear(2, 1), latent_dim=2, data_shape=(2,)),
+     ValueError, r"generator makes samples of shape \(3,\) but data_shape is \(2,\)"),
+    ("sample negative", lambda: gan().sample(-1), ValueError, "n, the number of samples, must be a non-negative integer"),
+    ("sample bool", lambda: gan().sample(True), ValueError, "number of samples"),
+    ("sample float", lambda: gan().sample(2.0), ValueError, "number of samples"),
+    ("sample beyond memory", lambda: gan().sample(10**13), ValueError, "draw them in chunks"),
+    ("condition for an unconditional model", lambda: gan().sample(2, condition=torch.zeros(2)), ValueError, "unconditional"),
+    ("rejection sampling with a NaN discriminator", lambda: nan_gan().rejection_sample(4, burn_in=100, batch_size=100),
+     ValueError, "NaN or infinite logits"),
+    ("rejection sampling quantile 1", lambda: gan().rejection_sample(4, quantile=1.0), ValueError, r"quantile must be in \[0, 1\)"),
+    ("rejection sampling burn_in zero", lambda: gan().rejection_sample(4, burn_in=0), ValueError, "burn_in must be"),
+    ("rejection sampling for WGAN-GP", lambda: gan(loss="wgan-gp").rejection_sample(4), ValueError, "log p_data/p_g"),
+    # --- VAE
+    ("VAE beta negative", lambda: vae(beta=-1.0), ValueError, "beta must be a finite number ≥ 0"),
+    ("VAE beta NaN", lambda: vae(beta=float("nan")), ValueError, "beta must be"),
+    ("VAE kl_warmup float", lambda: vae(kl_warmup=0.5), ValueError, "kl_warmup must be a non-negative integer"),
+    ("VAE likelihood unknown", lambda: vae(likelihood="poisson"), ValueError, "unknown likelihood 'poisson'"),
+    ("VAE init_scale zero", lambda: vae(init_scale=0.0), ValueError, "init_scale must be positive"),
+    ("VAE lr zero", lambda: vae(lr=0), ValueError, "lr must be a finite number > 0"),
+    ("VAE image_shape flat", lambda: genlab.VAE.conv((8, 8)), ValueError, r"image_shape must be \(channels, height, width\)"),
+    ("VAE importance samples zero", lambda: vae().log_likelihood(RING, 0), ValueError, "k, the number of importance samples"),
+    ("VAE interpolation of one point", lambda: vae().interpolate(RING[0], RING[1], steps=1), ValueError, "steps"),
+    ("VAE elbo of the wrong shape", lambda: vae().elbo(torch.zeros(4, 3)), ValueError, r"x must have shape \(B, 2\)"),
+    ("VAE elbo of NaN", lambda: vae().elbo(torch.full((4, 2), float("nan"))), ValueError, "x contains NaN"),
+    ("MaskedVAE k zero", lambda: MaskedVAE.mlp(k=0), ValueError, "k, the number of importance samples"),
+    # --- recurrent models
+    ("CharRNN cell unknown", lambda: CharRNN(VOCAB, cell="transformer"), ValueError, "unknown cell 'transformer'"),
+    ("CharRNN hidden zero", lambda: CharRNN(VOCAB, hidden=0), ValueError, "hidden must be a positive integer"),
+    ("CharRNN vocab a string", lambda: CharRNN("abc"), TypeError, "vocab must be a genlab.data.Vocabulary"),
+    ("CharRNN dropout one", lambda: CharRNN(VOCAB, dropout=1.0), ValueError, r"dropout must lie in \[0, 1\)"),
+    ("CharRNN temperature zero", lambda: CharRNN(VOCAB).sample(2, temperature=0), ValueError, "temperature must be"),
+    ("CharRNN top_k zero", lambda: CharRNN(VOCAB).sample(2, top_k=0), ValueError, "top_k must be a positive integer"),
+    ("CharRNN max_len zero", lambda: CharRNN(VOCAB).sample(2, max_len=0), ValueError, "max_len must be a positive integer"),
+    ("SequenceRNN features zero", lambda: SequenceRNN(0, 5), ValueError, "features must be a positive integer"),
+    ("SequenceRNN clip_norm zero", lambda: SequenceRNN(1, 5, clip_norm=0), ValueError, "clip_norm"),
+    ("SequenceRNN sample length zero", lambda: SequenceRNN(1, 5).sample(2, length=0), ValueError, "length must be"),
+    ("regressor optimizer unknown", lambda: RecurrentRegressor(2, 5, optimizer="rmsprop"), ValueError, "unknown optimizer"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", [c[1:] for c in CATALOGUE], ids=[c[0] for c in CATALOGUE])
+def test_bad_input_gets_a_clear_error(call, error, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_the_catalogue_is_large_and_its_names_unique():
+    names = [c[0] for c in CATALOGUE]
+    assert len(names) == len(set(names)) and len(names) >= 60
+
+
+def test_float64_data_is_converted_not_refused():
+    model = vae()
+    history = fit(model, RING.double())
+    assert len(history["loss"]) == 2 and next(model.parameters()).dtype == torch.float32
