@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from genlab.losses import diagonal_normal_log_prob, reparameterize, standard_normal_log_prob
-from genlab.checks import check_count
+from genlab.checks import check_count, check_probability, check_tensor
 
 if TYPE_CHECKING:  # only for type hints: genlab.models.masked_vae imports this module
     from genlab.models.gan import GAN
@@ -63,45 +63,95 @@ def check_missing(x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def combine(x: Tensor, mask: Tensor, fill: Tensor) -> Tensor:
-    """Observed entries from x, missing ones from fill (broadcast to x's shape)."""
+    """Observed entries from x, missing ones from fill (a tensor that broadcasts to x's shape)."""
     x, mask = check_missing(x, mask)
+    check_tensor(fill, "fill")
     return torch.where(mask, x, fill.to(x.device, x.dtype).expand_as(x))
+
+
+def _check_shape(shape: object) -> tuple[int, ...]:
+    """shape as a tuple of non-negative ints (a single int n is taken as (n,), as torch does), or a ValueError."""
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    if isinstance(shape, (str, bytes, bool)) or not hasattr(shape, "__iter__"):
+        raise ValueError(f"shape must be a tuple of non-negative integers, got {shape!r}")
+    shape = tuple(shape)
+    return tuple(check_count(size, f"every size in shape {shape}") for size in shape)
 
 
 def random_mask(shape: tuple[int, ...], missing: float, *, generator: torch.Generator | None = None,
                 device: torch.device | str | None = None) -> Tensor:
-    """Each entry missing independently with probability `missing` (missing completely at random)."""
-    if not 0 <= missing <= 1:
-        raise ValueError(f"the missing fraction must lie in [0, 1], got {missing}")
+    """Each entry missing independently with probability `missing` (missing completely at random).
+
+    shape is a tuple of non-negative integers, missing a number in [0, 1].
+    """
+    shape = _check_shape(shape)
+    check_probability(missing, "missing (the missing fraction)")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     return torch.rand(shape, generator=generator, device=device) >= missing
 
 
 def bottom_half_mask(shape: tuple[int, ...], device: torch.device | str | None = None) -> Tensor:
     """Images (N, C, H, W): the top ⌈H/2⌉ rows observed, the bottom rows missing."""
+    shape = _check_shape(shape)
     if len(shape) != 4:
-        raise ValueError(f"a bottom-half mask needs an image shape (N, C, H, W), got {tuple(shape)}")
+        raise ValueError(f"shape must be an image shape (N, C, H, W) for a bottom-half mask, got {tuple(shape)}")
     mask = torch.ones(shape, dtype=torch.bool, device=device)
     mask[:, :, math.ceil(shape[2] / 2):] = False
     return mask
 
 
 def masked_mse(completed: Tensor, truth: Tensor, mask: Tensor) -> float:
-    """Mean squared error over the missing entries only (where mask is False)."""
+    """Mean squared error over the missing entries only (where mask is False).
+
+    completed and truth are floating-point tensors of one shape, finite at the missing entries;
+    mask is a boolean tensor of that shape (True = observed) with at least one False.
+    """
+    check_tensor(completed, "completed", floating=True)
+    check_tensor(truth, "truth", floating=True)
+    if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
+        raise TypeError(
+            f"mask must be a boolean tensor (True = observed), got {getattr(mask, 'dtype', type(mask).__name__)}; "
+            "convert a 0/1 mask with mask.bool()"
+        )
     if completed.shape != truth.shape or mask.shape != truth.shape:
-        raise ValueError(f"shapes differ: {tuple(completed.shape)}, {tuple(truth.shape)}, mask {tuple(mask.shape)}")
+        raise ValueError(
+            f"completed, truth and mask must have one shape; got completed {tuple(completed.shape)}, "
+            f"truth {tuple(truth.shape)}, mask {tuple(mask.shape)}"
+        )
     missing = ~mask.to(truth.device)
     if not missing.any():
-        raise ValueError("nothing is missing: the error over missing entries is undefined")
+        raise ValueError("nothing is missing: the error over missing entries is undefined (mask is all True)")
+    for name, value in (("completed", completed.to(truth.device)), ("truth", truth)):
+        if not torch.isfinite(value[missing]).all():
+            raise ValueError(f"{name} has NaN or infinite values at missing positions (mask False)")
     return (completed.to(truth.device) - truth)[missing].pow(2).mean().item()
 
 
 # --- baselines ----------------------------------------------------------------------------
 
 
+def _check_reference(reference: Tensor, x: Tensor) -> None:
+    """reference must be complete data (M ≥ 1, *x.shape[1:]) of real, finite numbers."""
+    check_tensor(reference, "reference")
+    if reference.dtype == torch.bool or reference.is_complex():
+        raise TypeError(f"reference must hold real numbers, got dtype {reference.dtype}")
+    if reference.ndim != x.ndim or reference.shape[1:] != x.shape[1:]:
+        raise ValueError(
+            f"reference samples must have the shape of x's samples, {tuple(x.shape[1:])}; "
+            f"got reference of shape {tuple(reference.shape)}"
+        )
+    if len(reference) == 0:
+        raise ValueError("reference holds no samples: it needs at least one complete sample")
+    if reference.is_floating_point() and not torch.isfinite(reference).all():
+        raise ValueError("reference contains NaN or infinite values; it must be complete data")
+
+
 def mean_fill(x: Tensor, mask: Tensor, reference: Tensor) -> Tensor:
     """Fill each missing entry with that entry's mean over `reference` (complete data, (M, *shape))."""
-    if reference.shape[1:] != x.shape[1:]:
-        raise ValueError(f"reference samples have shape {tuple(reference.shape[1:])}, x {tuple(x.shape[1:])}")
+    check_missing(x, mask)
+    _check_reference(reference, x)
     return combine(x, mask, reference.to(x.device, x.dtype).mean(dim=0))
 
 
@@ -112,8 +162,7 @@ def nearest_neighbour_fill(x: Tensor, mask: Tensor, reference: Tensor) -> Tensor
     Σ_j∈observed (x_ij − r_j)², computed for all pairs at once, (B, M).
     """
     x0, mask = check_missing(x, mask)
-    if reference.shape[1:] != x.shape[1:]:
-        raise ValueError(f"reference samples have shape {tuple(reference.shape[1:])}, x {tuple(x.shape[1:])}")
+    _check_reference(reference, x)
     r = reference.to(x.device, x.dtype).flatten(1)  # (M, D)
     m, xm = mask.flatten(1).to(x.dtype), x0.flatten(1)  # (B, D); x0 is 0 where missing
     # Σ m (x − r)² = Σ m x² − 2 (m x)·r + m·r², expanded so no (B, M, D) tensor is needed
@@ -300,8 +349,15 @@ class GapFill(NamedTuple):
 
 
 def _check_gap(x: Tensor, start: int, stop: int) -> None:
-    if not isinstance(x, Tensor) or x.ndim != 3:
-        raise ValueError(f"x must be sequences of shape (batch, time, features), got {getattr(x, 'shape', type(x).__name__)}")
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x must be a tensor of sequences (batch, time, features), got {type(x).__name__}")
+    if x.ndim != 3:
+        raise ValueError(f"x must be sequences of shape (batch, time, features), got {tuple(x.shape)}")
+    if x.dtype == torch.bool or x.is_complex():
+        raise TypeError(f"x must hold real numbers, got dtype {x.dtype}")
+    for name, value in (("start", start), ("stop", stop)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an integer time index, got {value!r}")
     if not (isinstance(start, int) and isinstance(stop, int) and 1 <= start < stop < x.shape[1]):
         raise ValueError(
             f"the gap [start, stop) must have at least one observed step before and after it: "

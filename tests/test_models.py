@@ -104,7 +104,7 @@ def test_bad_model_arguments():
         genlab.VAE.mlp(init_scale=0)
     with pytest.raises(ValueError, match="GAN loss"):
         genlab.GAN.mlp(loss="nope")
-    with pytest.raises(ValueError, match="impossible MLP size"):
+    with pytest.raises(ValueError, match="hidden must be a positive integer"):
         genlab.GAN.mlp(hidden=0)
     with pytest.raises(ValueError, match="number of samples"):
         tiny_gan().sample(-2)

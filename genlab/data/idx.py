@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from genlab.checks import check_float_dtype, check_value_range
+
 IDX_TYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
@@ -37,6 +39,12 @@ SPLITS = {"train": "train", "test": "t10k"}  # the file-name prefix of each spli
 RANGES = {(0, 1), (-1, 1)}
 
 
+def _check_path(path: object, name: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(path).__name__}")
+    return Path(path)
+
+
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read one IDX file (plain or .gz) into a numpy array of its stored shape and type.
 
@@ -44,7 +52,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     Raises ValueError for a file that is not IDX (wrong magic number), an unknown type
     code, or data shorter or longer than the header announces.
     """
-    path = Path(path)
+    path = _check_path(path, "path")
     if not path.is_file():
         raise FileNotFoundError(f"no IDX file at {path}")
     opener = gzip.open if path.suffix == ".gz" else open
@@ -74,11 +82,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 def search_paths(name: str, root: str | os.PathLike | None = None) -> list[Path]:
     """The folders `load_idx_dataset` looks in, in order, for the dataset `name`."""
-    if name not in DATASETS:
-        raise ValueError(f"unknown IDX dataset {name!r}; choose one of {DATASETS}")
+    if not isinstance(name, str) or name not in DATASETS:
+        raise ValueError(f"unknown IDX dataset {name!r}; choose one of {DATASETS} for name")
     folder = "FashionMNIST" if name == "fashion-mnist" else "MNIST"  # torchvision's folder names
     if root is not None:
-        root = Path(root)
+        root = _check_path(root, "root")
         return [root, root / name, root / folder / "raw"]
     places: list[Path] = []
     if os.environ.get("GENLAB_DATA"):
@@ -120,10 +128,10 @@ def load_idx_dataset(
     Raises:
         FileNotFoundError listing every folder searched and how to get the files.
     """
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose one of {tuple(SPLITS)}")
-    if tuple(value_range) not in RANGES:
-        raise ValueError(f"value_range must be (0, 1) or (-1, 1), got {value_range}")
+    if not isinstance(split, str) or split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {tuple(SPLITS)} for split")
+    check_value_range(value_range)
+    check_float_dtype(dtype)
     places = search_paths(name, root)
     prefix = SPLITS[split]
     for folder in places:

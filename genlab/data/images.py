@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch.utils.data import TensorDataset
 
+from genlab.checks import check_float_dtype, check_value_range
+
 RANGES = {(0, 1), (-1, 1)}
 
 
@@ -13,11 +15,12 @@ def digits(value_range: tuple[int, int] = (-1, 1), dtype: torch.dtype = torch.fl
 
     Args:
         value_range: (-1, 1) for tanh-output generators, (0, 1) for Bernoulli decoders.
+        dtype: a floating-point dtype for the images.
     Returns:
         TensorDataset of images (1797, 1, 8, 8) and integer labels (1797,).
     """
-    if tuple(value_range) not in RANGES:
-        raise ValueError(f"value_range must be (0, 1) or (-1, 1), got {value_range}")
+    check_value_range(value_range)
+    check_float_dtype(dtype)
     from sklearn.datasets import load_digits  # bundled with scikit-learn, no download
 
     bunch = load_digits()

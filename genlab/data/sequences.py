@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from genlab.checks import check_count, check_finite, check_flag, check_seed
+
 SCALER_KINDS = ("minmax", "standard")
 
 
@@ -29,11 +31,11 @@ def sines(n: int = 10_000, length: int = 24, features: int = 5, seed: int = 0) -
     independently from U(0, 0.1); the values are sin(f·t + φ) for t = 0, …, length − 1,
     mapped by (x + 1) / 2 as the official code does — so they lie in about [0.5, 1].
     The features of one sequence are therefore independent of each other.
+    n, length and features are positive integers; seed an integer.
     """
     for name, value in (("n", n), ("length", length), ("features", features)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    g = torch.Generator().manual_seed(seed)
+        check_count(value, name, minimum=1)
+    g = torch.Generator().manual_seed(check_seed(seed))
     frequency = 0.1 * torch.rand(n, 1, features, generator=g, dtype=torch.float64)
     phase = 0.1 * torch.rand(n, 1, features, generator=g, dtype=torch.float64)
     t = torch.arange(length, dtype=torch.float64).view(1, length, 1)
@@ -67,6 +69,8 @@ def co2(interpolate: bool = True, monthly: bool = False) -> tuple[np.ndarray, Te
             datetime64[M] months (526,) when monthly.
         values: float64 tensor (2284,) or (526,) of CO2 mole fractions in ppm.
     """
+    check_flag(interpolate, "interpolate")
+    check_flag(monthly, "monthly")
     dates, raw = _read_csv("co2.csv")
     values = np.array([float(v) if v else np.nan for v in raw])
     days = np.array(dates, dtype="datetime64[D]")
@@ -76,7 +80,7 @@ def co2(interpolate: bool = True, monthly: bool = False) -> tuple[np.ndarray, Te
         values[missing] = np.interp(t[missing], t[~missing], values[~missing])
     if monthly:
         if not interpolate:
-            raise ValueError("monthly means need the gaps filled: use interpolate=True")
+            raise ValueError("monthly=True needs the gaps filled: use interpolate=True")
         months, which = np.unique(days.astype("datetime64[M]"), return_inverse=True)
         values = np.bincount(which, weights=values) / np.bincount(which)
         return months, torch.from_numpy(values)
@@ -103,6 +107,8 @@ def _as_series(series: Tensor) -> Tensor:
         raise TypeError(f"series must be a torch.Tensor, got {type(series).__name__}")
     if series.ndim not in (1, 2):
         raise ValueError(f"series must have shape (T,) or (T, features), got {tuple(series.shape)}")
+    if series.dtype == torch.bool or series.is_complex():
+        raise TypeError(f"series must hold real numbers, got dtype {series.dtype}")
     if series.is_floating_point() and torch.isnan(series).any():
         first = torch.isnan(series).reshape(len(series), -1).any(dim=1).nonzero()[0].item()
         raise ValueError(f"series contains NaN (first at time index {first}); fill the gaps first")
@@ -118,9 +124,14 @@ def chronological_split(series: Tensor, test_fraction: float = 0.2) -> tuple[Ten
     each other: shuffling windows before splitting puts, next to every test window, training
     windows that share all but a few of its values, and the test score measures memory
     instead of prediction. Make windows *after* splitting, from each part separately.
+
+    test_fraction is a number strictly between 0 and 1.
     """
     if not isinstance(series, Tensor):
         raise TypeError(f"series must be a torch.Tensor, got {type(series).__name__}")
+    if series.ndim == 0:
+        raise ValueError("series must have a time axis, got a 0-d tensor")
+    check_finite(test_fraction, "test_fraction")
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
     n_test = round(len(series) * test_fraction)
@@ -134,11 +145,11 @@ def windows(series: Tensor, length: int, stride: int = 1) -> Tensor:
 
     (T,) or (T, F) -> (N, length, F) with N = ⌊(T − length) / stride⌋ + 1; a 1-D series
     gets F = 1. Window i is series[i·stride : i·stride + length] (a copy).
+    length and stride are positive integers.
     """
     x = _as_series(series)
     for name, value in (("length", length), ("stride", stride)):
-        if not isinstance(value, int) or value <= 0:
-            raise ValueError(f"window {name} must be a positive integer, got {value!r}")
+        check_count(value, name, minimum=1)  # "length must be a positive integer, got 0"
     if len(x) < length:
         raise ValueError(f"series of length {len(x)} is shorter than one window of length {length}")
     # unfold gives (N, F, length): a view; transpose to (N, length, F) and copy.
@@ -160,15 +171,15 @@ class Scaler:
     """
 
     def __init__(self, kind: str = "minmax") -> None:
-        if kind not in SCALER_KINDS:
+        if not isinstance(kind, str) or kind not in SCALER_KINDS:
             raise ValueError(f"unknown scaler kind {kind!r}; choose one of {SCALER_KINDS}")
         self.kind = kind
         self.shift: Tensor | None = None  # (F,) or () for a 1-D series
         self.scale: Tensor | None = None
 
     def fit(self, x: Tensor) -> Scaler:
-        """Learn shift and scale per feature from x (…, F) or (T,); returns self."""
-        x = self._check(x, fitting=True).double()
+        """Learn shift and scale per feature from x (…, F) or (T,), finite values only; returns self."""
+        x = self._check(x, "x", fitting=True).double()
         flat = x.reshape(-1, x.shape[-1]) if x.ndim > 1 else x.reshape(-1, 1)
         if self.kind == "minmax":
             low, high = flat.min(dim=0).values, flat.max(dim=0).values
@@ -181,12 +192,12 @@ class Scaler:
 
     def transform(self, x: Tensor) -> Tensor:
         """(x − shift) / scale, same shape and dtype as x."""
-        x = self._check(x)
+        x = self._check(x, "x")
         return ((x.double() - self.shift.to(x.device)) / self.scale.to(x.device)).to(x.dtype)
 
     def inverse_transform(self, y: Tensor) -> Tensor:
         """y · scale + shift: back to the original units, same shape and dtype as y."""
-        y = self._check(y)
+        y = self._check(y, "y")
         return (y.double() * self.scale.to(y.device) + self.shift.to(y.device)).to(y.dtype)
 
     def fit_transform(self, x: Tensor) -> Tensor:
@@ -194,23 +205,34 @@ class Scaler:
 
     def inverse_scale(self, s: Tensor) -> Tensor:
         """Back to original units for a *spread* (a standard deviation): s · scale, no shift."""
-        s = self._check(s)
+        s = self._check(s, "s")
         return (s.double() * self.scale.to(s.device)).to(s.dtype)
 
-    def _check(self, x: Tensor, fitting: bool = False) -> Tensor:
+    def _check(self, x: Tensor, name: str = "x", fitting: bool = False) -> Tensor:
         if not isinstance(x, Tensor):
-            raise TypeError(f"Scaler works on torch tensors, got {type(x).__name__}")
+            raise TypeError(
+                f"{name} must be a torch.Tensor (the Scaler works on torch tensors), got {type(x).__name__}"
+            )
         if not x.is_floating_point():
-            raise TypeError(f"Scaler needs floating-point data, got {x.dtype}")
+            raise TypeError(
+                f"{name} must hold floating-point data for the Scaler, got {x.dtype}; convert it with .double()"
+            )
         if x.numel() == 0:
-            raise ValueError("Scaler got an empty tensor")
+            raise ValueError(f"{name} is an empty tensor (shape {tuple(x.shape)}); the Scaler needs data")
         if torch.isnan(x).any():
-            raise ValueError("Scaler got data containing NaN; fill the gaps first")
+            raise ValueError(f"{name} contains NaN; fill the gaps first")
         if fitting:
+            if torch.isinf(x).any():
+                raise ValueError(
+                    f"{name} contains infinite values: a Scaler fitted on them would map everything to NaN"
+                )
             return x
         if self.shift is None or self.scale is None:
             raise RuntimeError("this Scaler is not fitted yet: call fit(train) first")
         features = self.shift.numel() if self.shift.ndim else None
         if features is not None and (x.ndim == 0 or x.shape[-1] != features):
-            raise ValueError(f"Scaler was fitted on {features} features; got data of shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{name} must have {features} features on its last axis, as the Scaler was fitted on; "
+                f"got shape {tuple(x.shape)}"
+            )
         return x

@@ -24,6 +24,8 @@ from __future__ import annotations
 import torch
 from torch.utils.data import TensorDataset
 
+from genlab.checks import check_seed, check_value_range
+
 from genlab.data.images import digits
 from genlab.data.split import split as split_dataset
 
@@ -40,8 +42,9 @@ def digit_pool(split: str = "train", value_range: tuple[int, int] = (-1, 1)) -> 
 
     M is 1,438 for "train", 359 for "test" and 1,797 for "all" (see the module docstring).
     """
-    if split not in SPLITS:
+    if not isinstance(split, str) or split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    check_value_range(value_range)
     data = digits(value_range)
     if split == "all":
         return data
@@ -72,6 +75,7 @@ def stacked_digits(
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n (the number of stacked images) must be a positive integer, got {n!r}")
+    seed = check_seed(seed)
     pool_images, pool_labels = digit_pool(split, value_range).tensors
     # Pool indices grouped by class: class k owns order[start[k] : start[k] + size[k]].
     order = torch.argsort(pool_labels, stable=True)
@@ -90,9 +94,16 @@ def stacked_digits(
 
 def mode_index(labels: torch.Tensor) -> torch.Tensor:
     """The mode of each label triple, (N, 3) digits 0..9 -> (N,) integers 0..999."""
-    labels = torch.as_tensor(labels)
+    try:
+        labels = torch.as_tensor(labels)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"labels must be an integer tensor of shape (N, 3), got {type(labels).__name__}") from err
     if labels.ndim != 2 or labels.shape[1] != N_CHANNELS:
         raise ValueError(f"labels must have shape (N, 3), got {tuple(labels.shape)}")
-    if labels.is_floating_point() or (labels.numel() and (labels.min() < 0 or labels.max() > 9)):
-        raise ValueError("labels must be integer digits 0..9")
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise ValueError(f"labels must be integer digits 0..9, got dtype {labels.dtype}")
+    if labels.numel() and (labels.min() < 0 or labels.max() > 9):
+        raise ValueError(
+            f"labels must be integer digits 0..9, got values in [{labels.min().item()}, {labels.max().item()}]"
+        )
     return labels[:, 0] * 100 + labels[:, 1] * 10 + labels[:, 2]

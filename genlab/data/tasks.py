@@ -17,12 +17,15 @@ import math
 import torch
 from torch import Tensor
 
+from genlab.checks import check_seed
+
 ADDING_BASELINE_MSE = 1 / 6
 """MSE of always answering 1 on the adding problem: the sum of two independent U(0, 1)
 numbers has mean 1 and variance 2 · 1/12 = 1/6, and no constant answer does better."""
 
 
 def _check_positive_int(name: str, value: object, minimum: int = 1) -> None:
+    """A ValueError naming `name` unless value is an integer ≥ minimum (booleans and floats are refused)."""
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
 
@@ -47,7 +50,7 @@ def adding_problem(n: int, length: int, *, seed: int = 0) -> tuple[Tensor, Tenso
     """
     _check_positive_int("n", n)
     _check_positive_int("length", length, minimum=2)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     values = torch.rand(n, length, generator=g)
     half = length // 2
     first = torch.randint(0, half, (n,), generator=g)  # a position in the first half
@@ -83,7 +86,7 @@ def copy_task(n: int, delay: int, *, n_symbols: int = 8, memory: int = 10, seed:
     _check_positive_int("delay", delay)
     _check_positive_int("n_symbols", n_symbols)
     _check_positive_int("memory", memory)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     symbols = torch.randint(1, n_symbols + 1, (n, memory), generator=g)
     length = delay + 2 * memory
     inputs = torch.zeros(n, length, dtype=torch.long)

@@ -20,13 +20,30 @@ the end token that says the name is complete.
 
 from __future__ import annotations
 
+import numbers
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from genlab.checks import check_count
 from genlab.data.split import split
+
+
+def _check_texts(texts: object, name: str) -> list[str]:
+    """`texts` as a list of strings, or an error naming `name` (one string is not a list of texts)."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of strings, not a single {type(texts).__name__}; wrap it in a list")
+    try:
+        out = list(texts)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of strings, got {type(texts).__name__}") from None
+    wrong = [t for t in out if not isinstance(t, str)]
+    if wrong:
+        raise TypeError(f"{name} must hold only strings, got {type(wrong[0]).__name__} {wrong[0]!r}")
+    return out
 
 CENSUS_FILES = {
     "female": "dist.female.first",
@@ -82,8 +99,10 @@ def names_corpus(kind: str = "first", *, path: str | Path | None = None) -> list
         ImportError: the `names` package is not installed (and no `path` was given).
         FileNotFoundError: a Census file is missing from the folder.
     """
-    if kind not in CORPUS_KINDS:
-        raise ValueError(f"unknown names corpus {kind!r}; choose one of {tuple(CORPUS_KINDS)}")
+    if not isinstance(kind, str) or kind not in CORPUS_KINDS:
+        raise ValueError(f"unknown names corpus {kind!r}; choose one of {tuple(CORPUS_KINDS)} for kind")
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a folder (str or os.PathLike) or None, got {type(path).__name__}")
     folder = Path(path) if path is not None else _names_package_dir()
     found: set[str] = set()
     for part in CORPUS_KINDS[kind]:
@@ -96,6 +115,7 @@ def split_names(names: Sequence[str], test_fraction: float = 0.1, *, seed: int =
 
     Uses `genlab.data.split` on the indices, so it shuffles exactly as the tensor splits do.
     """
+    _check_texts(names, "names")
     train_idx, test_idx = split(torch.arange(len(names)), test_fraction, seed=seed)
     return [names[i] for i in train_idx.tolist()], [names[i] for i in test_idx.tolist()]
 
@@ -110,19 +130,36 @@ class Vocabulary:
     PAD, BEGIN, END = "<pad>", "<s>", "</s>"
 
     def __init__(self, characters: Iterable[str]) -> None:
-        chars = sorted(set(characters))
+        if isinstance(characters, bytes):
+            raise TypeError("characters must be a string or an iterable of single characters, got bytes")
+        try:
+            entries = set(characters)
+        except TypeError:
+            raise TypeError(
+                f"characters must be a string or an iterable of single characters, got {type(characters).__name__}"
+            ) from None
+        not_str = [c for c in entries if not isinstance(c, str)]
+        if not_str:
+            raise TypeError(
+                f"characters must be strings of one character, got {type(not_str[0]).__name__} {not_str[0]!r}"
+            )
+        chars = sorted(entries)
         if not chars:
-            raise ValueError("a vocabulary needs at least one character")
+            raise ValueError("characters is empty: a vocabulary needs at least one character")
         if any(len(c) != 1 for c in chars):
-            raise ValueError(f"vocabulary entries must be single characters, got {[c for c in chars if len(c) != 1]}")
+            raise ValueError(f"characters must be single characters, got {[c for c in chars if len(c) != 1]}")
         self.tokens: list[str] = [self.PAD, self.BEGIN, self.END, *chars]
         self.index: dict[str, int] = {c: i for i, c in enumerate(self.tokens)}
         self.pad, self.begin, self.end = 0, 1, 2
 
     @classmethod
     def from_corpus(cls, texts: Iterable[str]) -> Vocabulary:
-        """The vocabulary of every character that occurs in `texts`."""
-        return cls(set().union(*map(set, texts)))
+        """The vocabulary of every character that occurs in `texts` (strings; at least one character in all)."""
+        texts = _check_texts(texts, "texts")
+        found = set().union(*map(set, texts))
+        if not found:
+            raise ValueError("texts holds no character: a vocabulary needs at least one")
+        return cls(found)
 
     @property
     def size(self) -> int:
@@ -145,7 +182,7 @@ class Vocabulary:
         Raises ValueError for a character that is not in the vocabulary.
         """
         if not isinstance(text, str):
-            raise TypeError(f"encode expects a string, got {type(text).__name__}")
+            raise TypeError(f"text must be a string, got {type(text).__name__}")
         try:
             return [self.index[c] for c in text]
         except KeyError as err:
@@ -154,15 +191,24 @@ class Vocabulary:
             ) from None
 
     def decode(self, ids: Iterable[int] | Tensor) -> str:
-        """The characters of a row of ids: stops at the first end token, skips padding and begin tokens."""
+        """The characters of a row of ids: stops at the first end token, skips padding and begin tokens.
+
+        ids: integers, a list or a 1-D integer tensor.
+        """
         if isinstance(ids, Tensor):
             if ids.dim() != 1:
-                raise ValueError(f"decode expects one row of ids, got a tensor of shape {tuple(ids.shape)}")
+                raise ValueError(f"ids must be one row of ids (a 1-D tensor), got a tensor of shape {tuple(ids.shape)}")
+            if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+                raise TypeError(f"ids must be an integer tensor, got dtype {ids.dtype}; convert it with .long()")
             ids = ids.tolist()
+        elif isinstance(ids, (str, bytes)):
+            raise TypeError(f"ids must be integers, got a {type(ids).__name__}; use encode to turn text into ids")
         out = []
         for i in ids:
+            if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+                raise TypeError(f"ids must be integers, got {type(i).__name__} {i!r}")
             if not 0 <= i < self.size:
-                raise ValueError(f"token id {i} is outside the vocabulary (ids 0..{self.size - 1})")
+                raise ValueError(f"ids: token id {i} is outside the vocabulary (ids 0..{self.size - 1})")
             if i == self.end:
                 break
             if i >= 3:
@@ -179,13 +225,17 @@ def encode_corpus(texts: Sequence[str], vocab: Vocabulary, max_len: int | None =
         max_len: characters per row; default the longest text. A longer text raises
             ValueError rather than being cut, since a cut text would lose its end token.
     """
+    texts = _check_texts(texts, "texts")
+    if not isinstance(vocab, Vocabulary):
+        raise TypeError(f"vocab must be a Vocabulary, got {type(vocab).__name__}")
     if len(texts) == 0:
-        raise ValueError("encode_corpus needs at least one text")
+        raise ValueError("texts is empty: encode_corpus needs at least one text")
     longest = max(len(t) for t in texts)
     if max_len is None:
+        if longest == 0:
+            raise ValueError("texts holds only empty strings: give max_len, a positive integer, for rows of padding")
         max_len = longest
-    if max_len < 1:
-        raise ValueError(f"max_len must be a positive integer, got {max_len}")
+    max_len = check_count(max_len, "max_len", minimum=1)
     if longest > max_len:
         too_long = [t for t in texts if len(t) > max_len]
         raise ValueError(

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import TensorDataset
 
+from genlab.checks import check_count, check_seed
 from genlab.data import digits, split
 
 IMAGE_SHAPE = (1, 8, 8)
@@ -52,6 +53,8 @@ class DigitClassifier(nn.Module):
     """
 
     def __init__(self, net: nn.Sequential, test_accuracy: float = float("nan")) -> None:
+        if not isinstance(net, nn.Module):
+            raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
         super().__init__()
         self.net = net
         self.test_accuracy = test_accuracy
@@ -61,15 +64,22 @@ class DigitClassifier(nn.Module):
         return next(self.parameters()).device
 
     def _prepare(self, images: Tensor) -> Tensor:
-        x = torch.as_tensor(images)
+        """images as float32 on the classifier's device; integer images are converted, values must lie in [-1, 1]."""
+        try:
+            x = torch.as_tensor(images)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise TypeError(f"images must be a tensor of shape (N, 1, 8, 8), got {type(images).__name__}") from err
         if x.ndim != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
-            raise ValueError(f"the digit classifier expects images of shape (N, 1, 8, 8), got {tuple(x.shape)}")
+            raise ValueError(f"images must have shape (N, 1, 8, 8) for the digit classifier, got {tuple(x.shape)}")
+        if x.dtype == torch.bool or x.is_complex():
+            raise TypeError(f"images must hold real pixel values in [-1, 1], got dtype {x.dtype}")
         x = x.to(self.device, torch.float32)
         if not torch.isfinite(x).all():
-            raise ValueError("the images contain NaN or infinite values")
+            raise ValueError("images contain NaN or infinite values")
         if x.numel() and (x.min() < -1 - 1e-3 or x.max() > 1 + 1e-3):
             raise ValueError(
-                f"the digit classifier expects pixel values in [-1, 1], got [{x.min().item():.3g}, {x.max().item():.3g}]"
+                f"images must have pixel values in [-1, 1] for the digit classifier, "
+                f"got [{x.min().item():.3g}, {x.max().item():.3g}]; map [0, 1] images with 2x − 1"
             )
         return x
 
@@ -95,10 +105,26 @@ class DigitClassifier(nn.Module):
 
     @torch.no_grad()
     def accuracy(self, dataset: TensorDataset | tuple[Tensor, Tensor]) -> float:
-        """Fraction of (image, label) pairs classified correctly."""
-        images, labels = dataset.tensors if isinstance(dataset, TensorDataset) else dataset
+        """Fraction of (image, label) pairs classified correctly; labels are integers 0..9, shape (N,)."""
+        if isinstance(dataset, TensorDataset):
+            if len(dataset.tensors) != 2:
+                raise ValueError(f"dataset must hold (images, labels), got {len(dataset.tensors)} tensors")
+            images, labels = dataset.tensors
+        elif isinstance(dataset, (tuple, list)) and len(dataset) == 2:
+            images, labels = dataset
+        else:
+            raise TypeError(
+                f"dataset must be a TensorDataset or an (images, labels) pair, got {type(dataset).__name__}"
+            )
+        labels = torch.as_tensor(labels)
+        if labels.ndim != 1:
+            raise ValueError(f"dataset's labels must have shape (N,), got {tuple(labels.shape)}")
+        if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+            raise TypeError(f"dataset's labels must be integers 0..9, got dtype {labels.dtype}")
         if len(images) != len(labels) or len(images) == 0:
-            raise ValueError(f"need as many labels as images, at least one: got {len(images)} and {len(labels)}")
+            raise ValueError(
+                f"dataset needs as many labels as images, at least one: got {len(images)} and {len(labels)}"
+            )
         return (self.predict(images).cpu() == torch.as_tensor(labels).cpu()).float().mean().item()
 
 
@@ -107,7 +133,11 @@ def train_digit_classifier(seed: int = 0, epochs: int = 20, batch_size: int = 64
     """Train the classifier from scratch on the CPU (a few seconds); deterministic for a seed.
 
     Leaves the global random state untouched: initialisation and batch order use a forked RNG.
+    seed is an integer, epochs and batch_size positive integers.
     """
+    seed = check_seed(seed)
+    check_count(epochs, "epochs", minimum=1)
+    check_count(batch_size, "batch_size", minimum=1)
     train, test = split(digits(), 0.2, seed=0)
     images, labels = train.tensors
     with torch.random.fork_rng(devices=[]):
@@ -145,5 +175,11 @@ def digit_classifier(device: str | torch.device | None = None, seed: int = 0) ->
 
     The same object is returned on every call: treat it as read-only.
     """
-    dev = torch.device(device) if device is not None else torch.device("cpu")
+    seed = check_seed(seed)
+    try:
+        dev = torch.device(device) if device is not None else torch.device("cpu")
+    except (TypeError, RuntimeError, ValueError) as err:
+        raise ValueError(
+            f"device must be None, a torch.device or a name such as 'cpu' or 'cuda', got {device!r}"
+        ) from err
     return _cached(seed, str(dev))

@@ -18,11 +18,15 @@ megabytes, not gigabytes.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+
+from genlab.checks import check_count
 
 # Entries of one block of pairwise distances (float64): 2**22 entries are 32 MiB.
 BLOCK_ENTRIES = 2**22
@@ -42,6 +46,8 @@ def _as_samples(x: Tensor, name: str, device: torch.device | None = None) -> Ten
         raise ValueError(f"{name} must have shape (n, d) — one row per sample — got shape {tuple(x.shape)}")
     if x.is_complex() or x.dtype == torch.bool:
         raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+    if x.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one feature (column), got shape {tuple(x.shape)}")
     x = x.detach().to(device if device is not None else x.device, torch.float64)
     if not torch.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinite values")
@@ -98,11 +104,21 @@ def median_bandwidth(x: Tensor, y: Tensor) -> float:
 def _bandwidths(x: Tensor, y: Tensor, bandwidth: float | Sequence[float] | None) -> list[float]:
     if bandwidth is None:
         return [median_bandwidth(x, y)]
-    values = [bandwidth] if isinstance(bandwidth, (int, float)) else list(bandwidth)
+    if isinstance(bandwidth, numbers.Real):
+        values = [bandwidth]
+    elif isinstance(bandwidth, (str, bytes)):
+        raise ValueError(f"bandwidth must be None, a positive number or a sequence of them, got {bandwidth!r}")
+    else:
+        try:
+            values = list(bandwidth)
+        except TypeError:
+            raise ValueError(
+                f"bandwidth must be None, a positive number or a sequence of them, got {type(bandwidth).__name__}"
+            ) from None
     if not values:
         raise ValueError("bandwidth must be None, a positive number or a non-empty sequence of them")
     for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or v == float("inf"):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or not v > 0:
             raise ValueError(f"every bandwidth must be a positive finite number, got {v!r}")
     return [float(v) for v in values]
 
@@ -165,6 +181,17 @@ def _symmetric_sqrt(c: Tensor) -> Tensor:
     return (vectors * values.clamp(min=0).sqrt()) @ vectors.T
 
 
+def _as_real(value: object, name: str) -> Tensor:
+    """value as a tensor of real numbers, or a TypeError naming `name`."""
+    try:
+        t = torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"{name} must be a tensor of real numbers, got {type(value).__name__}") from err
+    if t.is_complex() or t.dtype == torch.bool:
+        raise TypeError(f"{name} must hold real numbers, got dtype {t.dtype}")
+    return t
+
+
 def frechet_distance_from_moments(mu1: Tensor, cov1: Tensor, mu2: Tensor, cov2: Tensor) -> float:
     """Fréchet (2-Wasserstein²) distance between N(mu1, cov1) and N(mu2, cov2); mu: (d,), cov: (d, d).
 
@@ -176,14 +203,18 @@ def frechet_distance_from_moments(mu1: Tensor, cov1: Tensor, mu2: Tensor, cov2: 
     """
     mus, covs = [], []
     for name, mu, cov in (("1", mu1, cov1), ("2", mu2, cov2)):
-        mu = torch.as_tensor(mu).detach().to(torch.float64)
-        cov = torch.as_tensor(cov).detach().to(mu.device, torch.float64)
+        mu = _as_real(mu, f"mu{name}").detach().to(torch.float64)
+        cov = _as_real(cov, f"cov{name}").detach().to(mu.device, torch.float64)
         if mu.ndim != 1:
             raise ValueError(f"mu{name} must be a vector (d,), got shape {tuple(mu.shape)}")
         if cov.shape != (len(mu), len(mu)):
             raise ValueError(f"cov{name} must have shape ({len(mu)}, {len(mu)}) to match mu{name}, got {tuple(cov.shape)}")
         if not (torch.isfinite(mu).all() and torch.isfinite(cov).all()):
             raise ValueError(f"mu{name} or cov{name} contains NaN or infinite values")
+        if len(mu) == 0:
+            raise ValueError(f"mu{name} is empty: the Gaussians need at least one dimension")
+        if (cov - cov.T).abs().max() > 1e-5 * cov.abs().max():
+            raise ValueError(f"cov{name} must be a symmetric covariance matrix, got an asymmetric one")
         mus.append(mu)
         covs.append(cov)
     if len(mus[0]) != len(mus[1]):
@@ -255,8 +286,7 @@ def precision_recall(real: Tensor, fake: Tensor, k: int = 3) -> PrecisionRecall:
     counts toward recall if it lies in the fake manifold. So precision(real, fake) equals
     recall(fake, real). Both sets need at least k + 1 samples; use equal sizes to compare runs.
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k, the number of neighbours, must be a positive integer, got {k!r}")
+    k = check_count(k, "k", minimum=1)  # "k must be a positive integer, got 0": the number of neighbours
     real, fake = _pair(real, fake, min_samples=k + 1, names=("real", "fake"))
     real_radii, fake_radii = _knn_radii(real, k), _knn_radii(fake, k)
     precision = _inside_manifold(fake, real, real_radii).double().mean().item()

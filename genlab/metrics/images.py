@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from genlab.checks import check_count, check_non_negative, check_seed
 from genlab.metrics.classifier import DigitClassifier, digit_classifier
 from genlab.metrics.distances import frechet_distance, precision_recall
 
@@ -35,10 +36,30 @@ def _check_images(images: Tensor, name: str = "images") -> Tensor:
         raise TypeError(f"{name} must be a Tensor of shape (N, C, H, W), got {type(images).__name__}")
     if images.ndim != 4:
         raise ValueError(f"{name} must have shape (N, C, H, W), got {tuple(images.shape)}")
+    if images.dtype == torch.bool or images.is_complex():
+        raise TypeError(f"{name} must hold real pixel values, got dtype {images.dtype}")
+    if images.shape[1] < 1:
+        raise ValueError(f"{name} must have at least one channel, got shape {tuple(images.shape)}")
     if images.shape[2] < 3 or images.shape[3] < 3:
         raise ValueError(f"{name} must be at least 3×3 pixels, got {tuple(images.shape[2:])}")
     if not torch.isfinite(images).all():
         raise ValueError(f"{name} contain NaN or infinite values")
+    return images
+
+
+def _check_classifier(classifier: object) -> None:
+    if classifier is not None and not isinstance(classifier, DigitClassifier):
+        raise TypeError(
+            f"classifier must be a DigitClassifier (genlab.metrics.digit_classifier()) or None, "
+            f"got {type(classifier).__name__}"
+        )
+
+
+def _check_digits(images: Tensor, name: str) -> Tensor:
+    """Images the digit classifier can read: (N, 1, 8, 8), finite."""
+    _check_images(images, name)
+    if tuple(images.shape[1:]) != (1, 8, 8):
+        raise ValueError(f"{name} must have shape (N, 1, 8, 8) for the digit classifier, got {tuple(images.shape)}")
     return images
 
 
@@ -49,6 +70,7 @@ def sharpness(images: Tensor) -> Tensor:
     blurring (which removes high frequencies) lowers it. It is taken on the interior
     (H − 2) × (W − 2) pixels only, so padding invents no edges at the border. Scale matters:
     pass images in [-1, 1] so that numbers are comparable (real 8×8 digits average about 4).
+    Integer images are converted to float32 first.
     """
     x = _check_images(images).to(torch.float32)
     n, c, h, w = x.shape
@@ -61,10 +83,12 @@ def gaussian_blur(images: Tensor, sigma: float) -> Tensor:
     """Blur images (N, C, H, W) with a Gaussian of std `sigma` pixels; same shape out.
 
     Reflect padding keeps the border as bright as its neighbours. sigma = 0 returns a copy.
+    images must be floating-point; sigma a finite number ≥ 0.
     """
     x = _check_images(images)
-    if not sigma >= 0 or math.isinf(sigma):
-        raise ValueError(f"sigma must be a non-negative number of pixels, got {sigma!r}")
+    if not x.is_floating_point():
+        raise TypeError(f"images must hold floating-point values to be blurred, got dtype {x.dtype}; use .float()")
+    sigma = check_non_negative(sigma, "sigma")  # in pixels: "sigma must be a finite number ≥ 0, got nan"
     if sigma == 0:
         return x.clone()
     radius = max(1, min(math.ceil(3 * sigma), min(x.shape[2:]) - 1))
@@ -84,7 +108,8 @@ def digit_features(images: Tensor, classifier: DigitClassifier | None = None) ->
     By default the shared classifier of `genlab.metrics.digit_classifier()` on the images'
     device; its held-out accuracy is `classifier.test_accuracy` (about 0.98).
     """
-    _check_images(images)
+    _check_digits(images, "images")
+    _check_classifier(classifier)
     if classifier is None:
         classifier = digit_classifier(device=images.device)
     return classifier.features(images)
@@ -119,8 +144,10 @@ def image_scores(fake: Tensor, real: Tensor, classifier: DigitClassifier | None 
     the confident fraction describe `fake` alone. Set sizes matter for all three feature
     scores: compare with `real_floor` at the same sizes (M = N = half the data set).
     """
-    _check_images(fake, "fake")
-    _check_images(real, "real")
+    _check_digits(fake, "fake")
+    _check_digits(real, "real")
+    _check_classifier(classifier)
+    k = check_count(k, "k", minimum=1)
     if classifier is None:
         classifier = digit_classifier(device=fake.device)
     real = real.to(fake.device)
@@ -138,8 +165,13 @@ def image_scores(fake: Tensor, real: Tensor, classifier: DigitClassifier | None 
 
 def split_halves(images: Tensor, seed: int = 0) -> tuple[Tensor, Tensor]:
     """Two disjoint random halves of images (N, ...): ((N // 2, ...), (N - N // 2, ...))."""
-    if not isinstance(images, Tensor) or images.ndim < 1 or len(images) < 2:
-        raise ValueError("need a tensor of at least 2 images to split in halves")
+    if not isinstance(images, Tensor):
+        raise TypeError(f"images must be a torch.Tensor of at least 2 images, got {type(images).__name__}")
+    if images.ndim < 1 or len(images) < 2:
+        raise ValueError(
+            f"images must hold at least 2 images to split in halves, got shape {tuple(images.shape)}"
+        )
+    seed = check_seed(seed)
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed)).to(images.device)
     half = len(images) // 2
     return images[order[:half]], images[order[half:]]
@@ -151,5 +183,5 @@ def real_floor(images: Tensor, seed: int = 0, classifier: DigitClassifier | None
     The row every table of generated digits should show: what a generator that samples
     the data distribution exactly would score with N // 2 samples against N - N // 2 real ones.
     """
-    first, second = split_halves(_check_images(images), seed)
+    first, second = split_halves(_check_digits(images, "images"), seed)
     return image_scores(first, second, classifier=classifier, k=k)

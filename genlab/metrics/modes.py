@@ -22,6 +22,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from genlab.checks import check_positive, check_seed
 from genlab.data.toy2d import GaussianMixture2D
 from genlab.metrics.distances import mmd
 
@@ -31,9 +32,14 @@ from genlab.metrics.distances import mmd
 
 def kl_to_uniform(counts: Tensor) -> float:
     """KL(p̂ ‖ uniform) in nats for a histogram `counts` (K,) over K bins: Σ p log(p K)."""
-    counts = torch.as_tensor(counts, dtype=torch.float64)
+    try:
+        counts = torch.as_tensor(counts, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"counts must be a 1-D histogram of numbers, got {type(counts).__name__}") from err
     if counts.ndim != 1 or len(counts) == 0:
         raise ValueError(f"counts must be a non-empty 1-D histogram, got shape {tuple(counts.shape)}")
+    if not torch.isfinite(counts).all():
+        raise ValueError("counts contains NaN or infinite values; it must be a histogram of finite counts")
     if (counts < 0).any() or counts.sum() <= 0:
         raise ValueError("counts must be non-negative with a positive total")
     p = counts[counts > 0] / counts.sum()  # empty bins contribute 0 · log 0 = 0
@@ -41,17 +47,20 @@ def kl_to_uniform(counts: Tensor) -> float:
 
 
 def truncated_fraction(threshold: float) -> float:
-    """Fraction of a true mode's samples within `threshold` std: 0.98889 for 3."""
+    """Fraction of a true mode's samples within `threshold` std (finite, > 0): 0.98889 for 3."""
+    threshold = check_positive(threshold, "threshold")
     return 1 - math.exp(-(threshold**2) / 2)
 
 
 def core_fraction(threshold: float, core: float = 1.0) -> float:
     """Fraction of a true mode's samples within `threshold` std that also lie within `core` std: 0.398 for 3 and 1."""
+    core = check_positive(core, "core")
     return (1 - math.exp(-(core**2) / 2)) / truncated_fraction(threshold)
 
 
 def truncated_rms(threshold: float) -> float:
-    """Per-coordinate RMS offset, in std units, of true samples within `threshold` std: 0.9744 for 3."""
+    """Per-coordinate RMS offset, in std units, of true samples within `threshold` std (finite, > 0): 0.9744 for 3."""
+    threshold = check_positive(threshold, "threshold")
     tail = math.exp(-(threshold**2) / 2)
     return math.sqrt((2 - threshold**2 * tail / (1 - tail)) / 2)
 
@@ -86,13 +95,37 @@ class ModeCoverage:
         return d
 
 
-def mode_coverage(samples: Tensor, mixture: GaussianMixture2D, threshold: float = 3.0) -> ModeCoverage:
-    """Score samples (n, 2) against the mixture they should come from."""
-    x = torch.as_tensor(samples).detach().to("cpu", torch.float64)
+def _check_mixture(mixture: object) -> GaussianMixture2D:
+    if not isinstance(mixture, GaussianMixture2D):
+        raise TypeError(
+            f"mixture must be a GaussianMixture2D (e.g. genlab.data.ring()), got {type(mixture).__name__}"
+        )
+    return mixture
+
+
+def _check_points(samples: object) -> Tensor:
+    """samples as a tensor of shape (n, 2) holding real numbers, or an error naming `samples`."""
+    try:
+        x = torch.as_tensor(samples)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"samples must be a tensor of shape (n, 2), got {type(samples).__name__}") from err
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"samples must have shape (n, 2), got {tuple(x.shape)}")
+    if x.is_complex() or x.dtype == torch.bool:
+        raise TypeError(f"samples must hold real numbers, got dtype {x.dtype}")
+    return x
+
+
+def mode_coverage(samples: Tensor, mixture: GaussianMixture2D, threshold: float = 3.0) -> ModeCoverage:
+    """Score samples (n, 2) against the mixture they should come from.
+
+    samples must be finite (at least one); threshold, in std units, a finite number > 0.
+    """
+    threshold = check_positive(threshold, "threshold")
+    _check_mixture(mixture)
+    x = _check_points(samples).detach().to("cpu", torch.float64)
     if len(x) == 0:
-        raise ValueError("no samples to score")
+        raise ValueError("samples is empty: no samples to score")
     if not torch.isfinite(x).all():
         raise ValueError("samples contain NaN or infinite values")
     centers = mixture.centers.to(torch.float64)
@@ -138,6 +171,7 @@ def mixture_bandwidths(mixture: GaussianMixture2D) -> tuple[float, float]:
     A median-heuristic bandwidth would be of the order of the whole ring or grid and see
     neither well.
     """
+    _check_mixture(mixture)
     c = mixture.centers.to(torch.float64)
     d = torch.cdist(c, c)
     off_diagonal = d[~torch.eye(len(c), dtype=torch.bool)]
@@ -152,14 +186,15 @@ def mixture_mmd(samples: Tensor, mixture: GaussianMixture2D, seed: int = 0) -> M
     `mixture_bandwidths`, so numbers are comparable across models and runs on one mixture.
     `floor` is the same statistic between two independent true samples of size n: a value
     near it means the samples cannot be told apart from the mixture at this sample size.
-    Both reference draws come from `seed`.
+    Both reference draws come from `seed`. samples must be finite.
     """
-    x = torch.as_tensor(samples)
-    if x.ndim != 2 or x.shape[1] != 2:
-        raise ValueError(f"samples must have shape (n, 2), got {tuple(x.shape)}")
+    _check_mixture(mixture)
+    x = _check_points(samples)
     if len(x) < 2:
-        raise ValueError(f"need at least 2 samples for an MMD, got {len(x)}")
-    g = torch.Generator().manual_seed(seed)
+        raise ValueError(f"samples needs at least 2 samples for an MMD, got {len(x)}")
+    if x.is_floating_point() and not torch.isfinite(x).all():
+        raise ValueError("samples contain NaN or infinite values")
+    g = torch.Generator().manual_seed(check_seed(seed))
     reference = mixture.sample(len(x), generator=g)
     second = mixture.sample(len(x), generator=g)
     bandwidths = mixture_bandwidths(mixture)

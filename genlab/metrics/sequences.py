@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genlab.checks import check_count, check_positive, check_seed
+
 BATCH_SIZE = 128  # as the official TimeGAN code
 LEARNING_RATE = 1e-3  # Adam's default there
 TRAIN_FRACTION = 0.8  # the discriminative score's 80/20 split
@@ -53,6 +55,10 @@ class PostHocGRU(nn.Module):
     """
 
     def __init__(self, inputs: int, hidden: int, *, per_step: bool, generator: torch.Generator) -> None:
+        check_count(inputs, "inputs", minimum=1)
+        check_count(hidden, "hidden", minimum=1)
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
         super().__init__()
         self.per_step = per_step
         # Built without initialising ("meta" tensors), then given memory and drawn from `generator`.
@@ -103,8 +109,8 @@ def discriminative_score(
             raise ValueError(f"{name} holds {len(x)} sequences; the 80/20 split needs at least 5")
     features = real.shape[-1]
     hidden = _hidden(hidden, features)
-    dev = torch.device(device) if device is not None else real.device
-    g = torch.Generator().manual_seed(seed)
+    dev = _device(device, real)
+    g = torch.Generator().manual_seed(check_seed(seed))
 
     # Split each set on its own, 80% to train the classifier and 20% to test it.
     real_train, real_test = _split(real.to(dev, torch.float32), g)
@@ -163,13 +169,14 @@ def predictive_score(
     _, length, features = train.shape
     if features < 2:
         raise ValueError(
-            f"the predictive score needs at least 2 features (it predicts the last from the others), got {features}"
+            f"train and test need at least 2 features for the predictive score (it predicts the last from "
+            f"the others), got {features}"
         )
     if length < 2:
-        raise ValueError(f"the predictive score needs sequences of at least 2 steps, got {length}")
+        raise ValueError(f"train and test need sequences of at least 2 steps for the predictive score, got {length}")
     hidden = _hidden(hidden, features)
-    dev = torch.device(device) if device is not None else train.device
-    g = torch.Generator().manual_seed(seed)
+    dev = _device(device, train)
+    g = torch.Generator().manual_seed(check_seed(seed))
 
     def inputs_and_targets(x: Tensor) -> tuple[Tensor, Tensor]:
         x = x.to(dev, torch.float32)
@@ -205,9 +212,16 @@ def repeat_score(score: Callable[..., float], *args, seeds: Iterable[int] = rang
 
     Example: repeat_score(discriminative_score, real, fake, seeds=range(10), iterations=500).
     """
+    if not callable(score):
+        raise TypeError(f"score must be a callable such as discriminative_score, got {type(score).__name__}")
+    try:
+        seeds = list(seeds)
+    except TypeError:
+        raise TypeError(f"seeds must be an iterable of integers, got {type(seeds).__name__}") from None
+    if not seeds:
+        raise ValueError("seeds is empty: repeat_score needs at least one seed")
+    seeds = [check_seed(s, "every seed in seeds") for s in seeds]
     values = [float(score(*args, seed=s, **kwargs)) for s in seeds]
-    if not values:
-        raise ValueError("repeat_score needs at least one seed")
     sd = statistics.stdev(values) if len(values) > 1 else math.nan
     return RepeatedScore(statistics.fmean(values), sd, values)
 
@@ -236,18 +250,26 @@ def _check_sequences(**sets: Tensor) -> None:
 
 def _check_sizes(iterations: int, batch_size: int, lr: float) -> None:
     for name, value in (("iterations", iterations), ("batch_size", batch_size)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr}")
+        check_count(value, name, minimum=1)  # "iterations must be a positive integer, got 2.5"
+    check_positive(lr, "lr")
 
 
 def _hidden(hidden: int | None, features: int) -> int:
     if hidden is None:
         return max(1, features // 2)  # TimeGAN: int(dim / 2)
-    if not isinstance(hidden, int) or hidden < 1:
-        raise ValueError(f"hidden must be a positive integer, got {hidden!r}")
-    return hidden
+    return check_count(hidden, "hidden", minimum=1)
+
+
+def _device(device: str | torch.device | None, default: Tensor) -> torch.device:
+    """torch.device(device), or the device of `default` for None; an error naming `device` otherwise."""
+    if device is None:
+        return default.device
+    try:
+        return torch.device(device)
+    except (TypeError, RuntimeError, ValueError) as err:
+        raise ValueError(
+            f"device must be None, a torch.device or a name such as 'cpu' or 'cuda', got {device!r}"
+        ) from err
 
 
 def _split(x: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor
 
+from genlab.checks import check_count, check_finite, check_value_range
 from genlab.data.stacked import N_CHANNELS, N_MODES, mode_index
 from genlab.metrics.classifier import DigitClassifier, digit_classifier
 from genlab.metrics.modes import kl_to_uniform
@@ -52,19 +53,20 @@ class StackedModes:
 def _check_images(images: Tensor, value_range: tuple[int, int]) -> Tensor:
     if not isinstance(images, Tensor):
         raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
-    if tuple(value_range) not in RANGES:
-        raise ValueError(f"value_range must be (0, 1) or (-1, 1), got {value_range}")
+    check_value_range(value_range)
     if images.ndim != 4 or tuple(images.shape[1:]) != IMAGE_SHAPE:
-        raise ValueError(f"stacked digits must have shape (N, 3, 8, 8), got {tuple(images.shape)}")
+        raise ValueError(f"images (stacked digits) must have shape (N, 3, 8, 8), got {tuple(images.shape)}")
     if len(images) == 0:
-        raise ValueError("no images to score")
-    x = images.detach().float()
+        raise ValueError("images is empty: no images to score")
+    if images.dtype == torch.bool or images.is_complex():
+        raise TypeError(f"images must hold real pixel values, got dtype {images.dtype}")
+    x = images.detach().float()  # integer images are converted to float32
     if not torch.isfinite(x).all():
-        raise ValueError("the images contain NaN or infinite values")
+        raise ValueError("images contain NaN or infinite values")
     lo, hi = value_range
     if x.min() < lo - 1e-3 or x.max() > hi + 1e-3:
         raise ValueError(
-            f"the images should lie in value_range {tuple(value_range)}, got [{x.min().item():.3g}, {x.max().item():.3g}]"
+            f"images should lie in value_range {tuple(value_range)}, got [{x.min().item():.3g}, {x.max().item():.3g}]"
         )
     return x if lo == -1 else 2 * x - 1  # the classifier reads [-1, 1]
 
@@ -81,8 +83,12 @@ def classify_stacked(
     Returns:
         labels (N, 3), the most probable digit per channel, and confidence (N, 3), its probability;
         both on the CPU.
+    batch_size (a positive integer) is how many single digits the classifier sees at once.
     """
     x = _check_images(images, value_range)
+    check_count(batch_size, "batch_size", minimum=1)
+    if classifier is not None and not isinstance(classifier, DigitClassifier):
+        raise TypeError(f"classifier must be a DigitClassifier or None, got {type(classifier).__name__}")
     # Fetched outside any no_grad block: the first call trains the classifier.
     clf = classifier if classifier is not None else digit_classifier(x.device)
     singles = x.reshape(-1, 1, 8, 8)  # (N, 3, 8, 8) -> (3N, 1, 8, 8): channel c of image i is row 3i + c
@@ -102,7 +108,8 @@ def stacked_modes(
     """Count the modes of stacked digits (N, 3, 8, 8) with a digit classifier.
 
     Args:
-        images: generated (or real) stacked digits with values in `value_range`.
+        images: generated (or real) stacked digits with values in `value_range`; integer
+            images are converted to float32.
         classifier: defaults to `genlab.metrics.digit_classifier()` on the images' device.
         value_range: (-1, 1) (tanh generators) or (0, 1) (Bernoulli decoders).
         threshold: the top class probability a channel needs to count as confidently labelled.
@@ -110,6 +117,7 @@ def stacked_modes(
         TypeError: images that are not a tensor.
         ValueError: a wrong shape, no images, NaN or values outside `value_range`.
     """
+    check_finite(threshold, "threshold")
     if not 0 <= threshold < 1:
         raise ValueError(f"threshold must lie in [0, 1), got {threshold}")
     labels, confidence = classify_stacked(images, classifier, value_range=value_range)
