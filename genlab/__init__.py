@@ -9,14 +9,17 @@ import importlib
 from genlab import data, imputation, losses, metrics, models
 from genlab.checkpoint import CheckpointError, load, load_checkpoint, save_checkpoint
 from genlab.models import (
+    AAE,
     GAN,
     VAE,
+    BiGAN,
     CharRNN,
     GenerativeModel,
     MaskedVAE,
     RecurrentRegressor,
     SequenceRNN,
     Trainable,
+    VAEGAN,
 )
 from genlab.train import TrainingDiverged, device, fit
 
@@ -38,8 +41,10 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AAE",
     "GAN",
     "VAE",
+    "BiGAN",
     "CharRNN",
     "CheckpointError",
     "GenerativeModel",
@@ -48,6 +53,7 @@ __all__ = [
     "SequenceRNN",
     "Trainable",
     "TrainingDiverged",
+    "VAEGAN",
     "bench",
     "data",
     "device",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 
 def MLP(
@@ -102,6 +103,21 @@ def conv_decoder(
     if out_activation is not None:
         layers.append(out_activation)
     return nn.Sequential(*layers)
+
+
+def attach_condition(x: Tensor, labels: Tensor | None, classes: int) -> Tensor:
+    """x with a one-hot class label attached, the input of a conditional network (Mirza & Osindero, 2014).
+
+    Flat inputs (B, F) get K more features, (B, F + K); images (B, C, H, W) get K constant
+    planes, (B, C + K, H, W), so a convolution sees the label at every position. With labels
+    None, x is returned unchanged.
+    """
+    if labels is None:
+        return x
+    code = nn.functional.one_hot(labels, classes).to(x.dtype)  # (B, K)
+    if x.dim() > 2:
+        code = code.reshape(*code.shape, *(1,) * (x.dim() - 2)).expand(-1, -1, *x.shape[2:])
+    return torch.cat([x, code], dim=1)
 
 
 RECURRENT_CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}

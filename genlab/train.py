@@ -69,6 +69,7 @@ def check_data(model: Trainable, tensors: tuple[Tensor, ...], batch_size: int) -
             f"the data contains NaN or infinite values in {len(bad)} sample(s), first at index {bad[0].item()}"
         )
     model.check_data(x)
+    model.check_extras(tensors[1:])
     if batch_size > len(x):
         raise ValueError(f"batch_size {batch_size} is larger than the dataset ({len(x)} samples)")
     return (x, *tensors[1:])

@@ -30,6 +30,11 @@ def _digits(value_range=(-1, 1)):
     return genlab.data.digits(value_range).tensors[0][:64]
 
 
+def _labelled_digits(value_range=(-1, 1)):
+    images, labels = genlab.data.digits(value_range).tensors
+    return (images[:64], labels[:64])
+
+
 def _masked_digits():
     x = _digits((0, 1))
     mask = genlab.imputation.random_mask(x.shape, 0.3, generator=torch.Generator().manual_seed(0))
@@ -58,6 +63,14 @@ CASES = {
     "VAE.mlp": Case(lambda: genlab.VAE.mlp(hidden=16, depth=1), _ring, lambda: torch.zeros(64, 3)),
     "VAE.conv": Case(lambda: genlab.VAE.conv((1, 8, 8), latent_dim=4, channels=(8, 16)), lambda: _digits((0, 1)),
                      lambda: _digits((-1, 1))),  # a Bernoulli likelihood needs data in [0, 1]
+    "GAN.dcgan conditional": Case(lambda: genlab.GAN.dcgan((1, 8, 8), latent_dim=8, channels=(8, 4), classes=10),
+                                  _labelled_digits, lambda: _digits()),  # labels missing
+    "VAE.conv conditional": Case(lambda: genlab.VAE.conv((1, 8, 8), latent_dim=4, channels=(8, 16), classes=10),
+                                 lambda: _labelled_digits((0, 1)),
+                                 lambda: (_digits((0, 1)), torch.full((64,), 10))),  # label 10 of 10 classes
+    "VAEGAN.dcgan": Case(lambda: genlab.VAEGAN.dcgan((1, 8, 8), latent_dim=4, channels=(8, 4)), _digits,
+                         lambda: _digits((0, 1)) * 2),  # outside the decoder's [-1, 1]
+    "VAEGAN.mlp": Case(lambda: genlab.VAEGAN.mlp(hidden=16, depth=2), _ring, lambda: torch.zeros(64, 3)),
     "MaskedVAE.conv": Case(lambda: MaskedVAE.conv((1, 8, 8), latent_dim=4, channels=(8, 16)), _masked_digits,
                            lambda: torch.zeros(64, 64)),
     "CharRNN": Case(lambda: CharRNN(VOCAB, embedding_dim=8, hidden=16), lambda: encode_corpus(NAMES, VOCAB),
@@ -138,8 +151,16 @@ def test_sample_shape_dtype_device_and_determinism(name, device):
         assert x.shape == (5, *model.data_shape) and x.dtype == torch.float32
     assert torch.equal(x, draw())
     assert model.sample(0).shape[0] == 0
-    with pytest.raises(ValueError, match="unconditional"):
-        model.sample(2, condition=torch.zeros(2, dtype=torch.long))
+    if model.conditional:
+        labels = torch.arange(5) % model.classes
+        assert model.sample(5, condition=labels).shape == x.shape
+        with pytest.raises(ValueError, match="condition must lie in"):
+            model.sample(2, condition=torch.tensor([0, model.classes]))
+        with pytest.raises(ValueError, match=r"condition must have shape \(2,\)"):
+            model.sample(2, condition=torch.zeros(3, dtype=torch.long))
+    else:
+        with pytest.raises(ValueError, match="unconditional"):
+            model.sample(2, condition=torch.zeros(2, dtype=torch.long))
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -191,7 +191,7 @@ def test_d_steps_updates_the_critic_on_fresh_noise_each_time():
     gan = genlab.GAN.mlp(hidden=16, depth=2, loss="wgan-gp", d_steps=3)
     noises = []
     prior = gan.prior
-    gan.prior = lambda n, generator=None: noises.append(prior(n, generator)) or noises[-1]
+    gan.prior = lambda n, generator=None, labels=None: noises.append(prior(n, generator, labels)) or noises[-1]
     optimizers = gan.configure_optimizers()
     opt_d, opt_g = optimizers["discriminator"], optimizers["generator"]
     out = gan.train_step(torch.randn(32, 2), optimizers, 0)

@@ -1,11 +1,14 @@
 """Generative models, all following the protocol of `genlab.models.base`."""
 
+from genlab.models.aae import AAE
 from genlab.models.base import GenerativeModel, Trainable
+from genlab.models.bigan import BiGAN
 from genlab.models.gan import GAN
 from genlab.models.masked_vae import MaskedVAE
 from genlab.models.memory import RecurrentRegressor
 from genlab.models.rnn import CharRNN
 from genlab.models.sequence_rnn import SequenceRNN
 from genlab.models.vae import VAE
+from genlab.models.vaegan import VAEGAN
 
-__all__ = ["GAN", "VAE", "CharRNN", "GenerativeModel", "MaskedVAE", "RecurrentRegressor", "SequenceRNN", "Trainable"]
+__all__ = ["AAE", "GAN", "VAE", "BiGAN", "CharRNN", "GenerativeModel", "MaskedVAE", "RecurrentRegressor", "SequenceRNN", "Trainable", "VAEGAN"]

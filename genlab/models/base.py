@@ -124,6 +124,9 @@ class Trainable(nn.Module):
             )
         return x
 
+    def check_extras(self, extras: tuple[Tensor, ...]) -> None:
+        """Check the tensors that travel with the samples (labels, masks, targets); nothing by default."""
+
     def check_data(self, x: Tensor) -> None:
         """Raise ValueError unless x has shape (N, *data_shape); models add their own range checks."""
         if tuple(x.shape[1:]) != tuple(self.data_shape):
@@ -173,9 +176,47 @@ class Trainable(nn.Module):
 
 
 class GenerativeModel(Trainable):
-    """A trainable model that draws new data: `sample(n, *, condition=None, generator=None)`."""
+    """A trainable model that draws new data: `sample(n, *, condition=None, generator=None)`.
 
-    conditional: bool = False  # True for models that sample given a condition (a class label, …)
+    Conditional models (`classes` = K > 0) train on (samples, labels) pairs, labels in 0..K-1,
+    and sample given labels: `sample(n, condition=labels)`.
+    """
+
+    classes: int = 0  # K > 0: a class-conditional model
+
+    @property
+    def conditional(self) -> bool:
+        return self.classes > 0
+
+    def check_labels(self, labels: object, n: int | None = None, name: str = "labels") -> Tensor:
+        """Class labels for this conditional model: an integer tensor (n,) of values in 0..classes-1."""
+        if not isinstance(labels, Tensor) or labels.is_floating_point() or labels.dtype == torch.bool:
+            raise TypeError(f"{name} must be an integer tensor of class labels, got {getattr(labels, 'dtype', type(labels).__name__)}")
+        if labels.dim() != 1 or (n is not None and len(labels) != n):
+            expected = f"({n},)" if n is not None else "(N,)"
+            raise ValueError(f"{name} must have shape {expected}, one label per sample; got {tuple(labels.shape)}")
+        if len(labels) and (labels.min() < 0 or labels.max() >= self.classes):
+            raise ValueError(f"{name} must lie in 0..{self.classes - 1} ({self.classes} classes), got "
+                             f"{labels.min().item()}..{labels.max().item()}")
+        return labels.long()
+
+    def check_extras(self, extras: tuple[Tensor, ...]) -> None:
+        if self.conditional:
+            if not extras:
+                raise ValueError(f"{type(self).__name__} is conditional: pass fit the data as (samples, labels)")
+            self.check_labels(extras[0], name="the labels (data[1])")
+
+    def batch_labels(self, batch: Batch) -> Tensor | None:
+        """The labels of a batch for a conditional model (element 1), None for an unconditional one."""
+        return batch[1] if self.conditional else None
+
+    def sample_labels(self, n: int, condition: Tensor | None, generator: torch.Generator | None) -> Tensor | None:
+        """The labels to sample with: the condition given, uniform ones when it is None; None if unconditional."""
+        if not self.conditional:
+            return None
+        if condition is None:
+            return torch.randint(self.classes, (n,), device=self.device, generator=generator)
+        return self.check_labels(condition, n, name="condition").to(self.device)
 
     def sample(self, n: int, *, condition: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
         raise NotImplementedError

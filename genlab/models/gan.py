@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from genlab import losses
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
-from genlab.nets import MLP, conv_decoder, conv_encoder
+from genlab.nets import MLP, attach_condition, conv_decoder, conv_encoder
 
 
 class GAN(GenerativeModel):
@@ -48,6 +48,11 @@ class GAN(GenerativeModel):
             (as in InfoGAN's categorical code, Chen et al., 2016, without its information term;
             a generator with one shared body per category as in MGAN, Hoang et al., 2018). Each
             category's samples can sit in one mode without a continuous path between modes.
+        classes: K > 0 makes a conditional GAN (cGAN, Mirza & Osindero, 2014): the data are
+            (samples, labels) pairs, the generator takes the one-hot label with its noise and
+            the discriminator judges a sample together with its label (`genlab.nets.attach_condition`),
+            so the generator must make samples of the class it is asked for:
+            `sample(n, condition=labels)`. Not with packing.
         ema: with a decay β in (0, 1), keep an exponential moving average of the generator's
             weights, θ̄ ← β θ̄ + (1 − β) θ after every generator update, and sample from it
             (Yazıcı et al., 2019). Averaging cancels the oscillation of the iterates around the
@@ -74,6 +79,7 @@ class GAN(GenerativeModel):
         gp_weight: float = 10.0,
         pack: int = 1,
         categories: int = 0,
+        classes: int = 0,
         ema: float = 0.0,
     ) -> None:
         super().__init__()
@@ -85,6 +91,9 @@ class GAN(GenerativeModel):
         check_count(latent_dim, "latent_dim", minimum=1)
         check_count(pack, "pack", minimum=1)
         check_count(categories, "categories")
+        check_count(classes, "classes")
+        if classes and pack > 1:
+            raise ValueError("a conditional GAN (classes > 0) cannot pack samples: use pack=1")
         check_positive(lr, "lr")
         if not 0 <= ema < 1:
             raise ValueError(f"ema must be a decay in [0, 1), got {ema!r}")
@@ -99,6 +108,7 @@ class GAN(GenerativeModel):
         self.gp_weight = gp_weight
         self.pack = pack
         self.categories = categories
+        self.classes = classes
         self.ema = ema
         self.check_shapes()
         # The averaged generator is a frozen copy: it is saved in checkpoints with the rest.
@@ -106,8 +116,8 @@ class GAN(GenerativeModel):
 
     @property
     def input_dim(self) -> int:
-        """Size of the generator's input: the noise plus the one-hot code, if any."""
-        return self.latent_dim + self.categories
+        """Size of the generator's input: the noise plus the one-hot code and label, if any."""
+        return self.latent_dim + self.categories + self.classes
 
     @classmethod
     @constructor
@@ -120,6 +130,7 @@ class GAN(GenerativeModel):
         spectral_norm: bool = False,
         pack: int = 1,
         categories: int = 0,
+        classes: int = 0,
         **kwargs,
     ) -> GAN:
         """Fully connected generator and discriminator, for low-dimensional data such as the ring.
@@ -128,15 +139,18 @@ class GAN(GenerativeModel):
         With `pack=m` the discriminator reads m samples side by side, (B/m, m * data_dim).
         """
         for name, value, minimum in (("data_dim", data_dim, 1), ("latent_dim", latent_dim, 1), ("hidden", hidden, 1),
-                                     ("depth", depth, 1), ("pack", pack, 1), ("categories", categories, 0)):
+                                     ("depth", depth, 1), ("pack", pack, 1), ("categories", categories, 0),
+                                     ("classes", classes, 0)):
             check_count(value, name, minimum=minimum)
         return cls(
-            MLP(latent_dim + categories, data_dim, hidden, depth),
-            MLP(pack * data_dim, 1, hidden, depth, activation=lambda: nn.LeakyReLU(0.2), spectral_norm=spectral_norm),
+            MLP(latent_dim + categories + classes, data_dim, hidden, depth),
+            MLP(pack * data_dim + classes, 1, hidden, depth, activation=lambda: nn.LeakyReLU(0.2),
+                spectral_norm=spectral_norm),
             latent_dim=latent_dim,
             data_shape=(data_dim,),
             pack=pack,
             categories=categories,
+            classes=classes,
             **kwargs,
         )
 
@@ -150,6 +164,7 @@ class GAN(GenerativeModel):
         spectral_norm: bool = False,
         pack: int = 1,
         categories: int = 0,
+        classes: int = 0,
         **kwargs,
     ) -> GAN:
         """A DCGAN (Radford et al., 2016) for images (C, H, W) with values in [-1, 1].
@@ -165,17 +180,20 @@ class GAN(GenerativeModel):
         image_shape = tuple(image_shape)
         if len(image_shape) != 3:
             raise ValueError(f"image_shape must be (channels, height, width), got {image_shape}")
-        for name, value, minimum in (("latent_dim", latent_dim, 1), ("pack", pack, 1), ("categories", categories, 0)):
+        for name, value, minimum in (("latent_dim", latent_dim, 1), ("pack", pack, 1), ("categories", categories, 0),
+                                     ("classes", classes, 0)):
             check_count(value, name, minimum=minimum)
         channels = tuple(channels)
         c, h, w = image_shape
         return cls(
-            conv_decoder(latent_dim + categories, image_shape, channels, batchnorm=True, out_activation=nn.Tanh()),
-            conv_encoder((pack * c, h, w), 1, channels[::-1], spectral_norm=spectral_norm),
+            conv_decoder(latent_dim + categories + classes, image_shape, channels, batchnorm=True,
+                         out_activation=nn.Tanh()),
+            conv_encoder((pack * c + classes, h, w), 1, channels[::-1], spectral_norm=spectral_norm),
             latent_dim=latent_dim,
             data_shape=image_shape,
             pack=pack,
             categories=categories,
+            classes=classes,
             **kwargs,
         )
 
@@ -193,6 +211,7 @@ class GAN(GenerativeModel):
         self.discriminator.eval()
         try:
             z = torch.zeros(2 * self.pack, self.input_dim, device=device)
+            labels = torch.zeros(2, dtype=torch.long, device=device) if self.classes else None
             try:
                 fake = self.generator(z)
             except RuntimeError as err:
@@ -204,7 +223,7 @@ class GAN(GenerativeModel):
                     f"the discriminator and the data need {self.data_shape}: change the generator's output "
                     f"layers (or data_shape) so the two agree"
                 )
-            packed = self.packed(fake)
+            packed = attach_condition(self.packed(fake), labels, self.classes)
             try:
                 scores = self.discriminator(packed)
             except RuntimeError as err:
@@ -229,13 +248,14 @@ class GAN(GenerativeModel):
             "generator": torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=self.betas),
         }
 
-    def prior(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """The generator's input, shape (n, latent_dim + categories): z ~ N(0, I), after a one-hot code if any."""
+    def prior(self, n: int, generator: torch.Generator | None = None, labels: Tensor | None = None) -> Tensor:
+        """The generator's input, shape (n, input_dim): z ~ N(0, I), after the one-hot code (if any)
+        and the one-hot class labels of a conditional GAN."""
         eps = torch.randn(n, self.latent_dim, device=self.device, generator=generator)
-        if not self.categories:
-            return eps
-        c = torch.randint(self.categories, (n,), device=self.device, generator=generator)
-        return torch.cat([nn.functional.one_hot(c, self.categories).to(eps.dtype), eps], dim=1)
+        if self.categories:
+            c = torch.randint(self.categories, (n,), device=self.device, generator=generator)
+            eps = torch.cat([nn.functional.one_hot(c, self.categories).to(eps.dtype), eps], dim=1)
+        return attach_condition(eps, labels, self.classes) if self.classes else eps
 
     def packed(self, x: Tensor) -> Tensor:
         """Group consecutive samples m = pack at a time: (B, C, ...) -> (B/m, m * C, ...)."""
@@ -243,22 +263,28 @@ class GAN(GenerativeModel):
             raise ValueError(f"with pack={self.pack} the batch size must be a multiple of {self.pack}, got {x.shape[0]}")
         return x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])
 
-    def logits(self, x: Tensor) -> Tensor:
-        """Discriminator outputs (logits, or critic scores for hinge and WGAN-GP), (B, *data_shape) -> (B / pack,)."""
-        return self._scores(self.packed(x))
+    def logits(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Discriminator outputs (logits, or critic scores for hinge and WGAN-GP), (B, *data_shape) -> (B / pack,).
+
+        A conditional GAN's discriminator judges each sample with its label.
+        """
+        return self._scores(attach_condition(self.packed(x), labels, self.classes))
 
     def _scores(self, packed: Tensor) -> Tensor:
         return self.discriminator(packed).reshape(packed.shape[0])
 
-    def discriminator_step(self, real: Tensor, fake: Tensor, opt_d: torch.optim.Optimizer) -> Losses:
-        """One update of D on real samples and (detached) generated samples; returns its losses."""
+    def discriminator_step(
+        self, real: Tensor, fake: Tensor, opt_d: torch.optim.Optimizer, labels: Tensor | None = None
+    ) -> Losses:
+        """One update of D on real samples and (detached) generated samples, both of class `labels`."""
         # Fakes are detached so this step does not reach G's weights.
-        d_loss = losses.discriminator_loss(self.logits(real), self.logits(fake.detach()), self.loss)
+        d_loss = losses.discriminator_loss(self.logits(real, labels), self.logits(fake.detach(), labels), self.loss)
         out = {}
         if self.loss == "wgan-gp":
             # Keep the critic close to 1-Lipschitz (Gulrajani et al., 2017, eq. 3); with packing the
             # penalty is on the gradient with respect to the whole packed input.
-            gp = losses.gradient_penalty(self._scores, self.packed(real), self.packed(fake))
+            critic = self._scores if labels is None else (lambda x: self._scores(attach_condition(x, labels, self.classes)))
+            gp = losses.gradient_penalty(critic, self.packed(real), self.packed(fake))
             d_loss = d_loss + self.gp_weight * gp
             out["gp"] = gp.detach()
         self.optimizer_step(opt_d, d_loss)
@@ -266,20 +292,20 @@ class GAN(GenerativeModel):
 
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         opt_d, opt_g = optimizers["discriminator"], optimizers["generator"]
-        real = self.inputs(batch)
+        real, labels = self.inputs(batch), self.batch_labels(batch)  # labels: None unless conditional
         if real.shape[0] % self.pack:
             raise ValueError(f"with pack={self.pack} the batch size must be a multiple of {self.pack}, got {real.shape[0]}")
         # d_steps - 1 extra critic updates, each on fresh fakes; no graph through G is needed there.
         for _ in range(self.d_steps - 1):
             with torch.no_grad():
-                fake = self.generator(self.prior(real.shape[0]))
-            self.discriminator_step(real, fake, opt_d)
+                fake = self.generator(self.prior(real.shape[0], labels=labels))
+            self.discriminator_step(real, fake, opt_d, labels)
         # The last critic step's fakes keep their graph and are reused for the generator step.
-        fake = self.generator(self.prior(real.shape[0]))
-        out = self.discriminator_step(real, fake, opt_d)
+        fake = self.generator(self.prior(real.shape[0], labels=labels))
+        out = self.discriminator_step(real, fake, opt_d, labels)
 
         # Generator step against the updated discriminator; the gradient reaches G's weights only.
-        g_loss = losses.generator_loss(self.logits(fake), self.loss)
+        g_loss = losses.generator_loss(self.logits(fake, labels), self.loss)
         self.optimizer_step(opt_g, g_loss)
         if self.generator_ema is not None:
             self.update_ema()
@@ -300,10 +326,15 @@ class GAN(GenerativeModel):
 
     @torch.no_grad()
     def sample(self, n: int, *, condition: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
-        """n generated samples, shape (n, *data_shape), drawn in eval mode."""
+        """n generated samples, shape (n, *data_shape), drawn in eval mode.
+
+        A conditional GAN draws samples of the classes in `condition` ((n,) labels), or of
+        uniformly drawn classes when it is None.
+        """
         self._check_n(n, condition)
+        labels = self.sample_labels(n, condition, generator)
         with self.evaluating():
-            return self.sampler(self.prior(n, generator)).reshape(n, *self.data_shape)
+            return self.sampler(self.prior(n, generator, labels)).reshape(n, *self.data_shape)
 
     @torch.no_grad()
     def rejection_sample(
@@ -328,6 +359,8 @@ class GAN(GenerativeModel):
         self._check_n(n)
         check_count(burn_in, "burn_in", minimum=1)
         check_count(batch_size, "batch_size", minimum=1)
+        if self.conditional:
+            raise ValueError("rejection sampling is implemented for unconditional GANs only")
         if self.loss not in ("non-saturating", "minimax") or self.pack != 1:
             raise ValueError(
                 "rejection sampling needs a discriminator whose logit estimates log p_data/p_g: a GAN "

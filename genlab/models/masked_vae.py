@@ -40,6 +40,8 @@ class MaskedVAE(VAE):
     @constructor
     def __init__(self, *args, k: int = 1, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if self.classes:
+            raise ValueError("MaskedVAE trains on (x, mask) pairs and cannot be conditional: use classes=0")
         check_count(k, "k, the number of importance samples,", minimum=1)
         if k > 1 and self.beta != 1:
             raise ValueError(f"the importance-weighted bound (k = {k}) has no β; use k = 1 for beta = {self.beta}")
@@ -47,6 +49,10 @@ class MaskedVAE(VAE):
 
     def check_data(self, x: Tensor) -> None:
         Trainable.check_data(self, x)  # the values at missing positions are never read
+
+    def check_extras(self, extras: tuple[Tensor, ...]) -> None:
+        if not extras:
+            raise ValueError("MaskedVAE trains on (x, mask) pairs: pass fit the data as (x, mask)")
 
     def masked_log_likelihood_given_z(self, x: Tensor, decoded: Tensor, mask: Tensor) -> Tensor:
         """log p(x_o|z) = Σ_{observed j} log p(x_j|z) per example, (B,); missing values are never read."""

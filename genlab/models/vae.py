@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from genlab import losses
 from genlab.losses import diagonal_normal_log_prob, reparameterize, standard_normal_log_prob
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
-from genlab.nets import MLP, conv_decoder, conv_encoder
+from genlab.nets import MLP, attach_condition, conv_decoder, conv_encoder
 
 LIKELIHOODS = ("gaussian", "bernoulli")
 
@@ -47,6 +47,11 @@ class VAE(GenerativeModel):
             small variance lets the KL term win before the decoder learns to use z: the
             model settles on a single broad Gaussian (posterior collapse).
         lr: Adam learning rate.
+        classes: K > 0 makes a conditional VAE (CVAE, Sohn et al., 2015): the data are
+            (samples, labels) pairs, and the encoder q(z|x, y) and decoder p(x|z, y) both read
+            the one-hot label (`genlab.nets.attach_condition`), so p(x|y) = ∫ p(x|z, y) p(z) dz
+            and `sample(n, condition=labels)` draws digits of the requested classes. The
+            encoder and decoder must take the extra K inputs; `mlp` and `conv` build them so.
     """
 
     @constructor
@@ -62,6 +67,7 @@ class VAE(GenerativeModel):
         kl_warmup: int = 0,
         init_scale: float = 0.1,
         lr: float = 1e-3,
+        classes: int = 0,
     ) -> None:
         super().__init__()
         if likelihood not in LIKELIHOODS:
@@ -70,6 +76,7 @@ class VAE(GenerativeModel):
             raise ValueError(f"beta must be a finite number ≥ 0, got {beta!r}")
         check_count(latent_dim, "latent_dim", minimum=1)
         check_count(kl_warmup, "kl_warmup")
+        check_count(classes, "classes")
         check_positive(lr, "lr")
         self.encoder = encoder
         self.decoder = decoder
@@ -78,6 +85,7 @@ class VAE(GenerativeModel):
         self.likelihood = likelihood
         self.beta = beta
         self.kl_warmup = kl_warmup
+        self.classes = classes
         self.lr = lr
         if likelihood == "gaussian":
             # log σ of p(x|z), one per data dimension, learned with the rest.
@@ -91,9 +99,10 @@ class VAE(GenerativeModel):
         """Fully connected encoder and decoder for flat data of size data_dim."""
         for name, value in (("data_dim", data_dim), ("latent_dim", latent_dim), ("hidden", hidden), ("depth", depth)):
             check_count(value, name, minimum=1)
+        k = check_count(kwargs.get("classes", 0), "classes")
         return cls(
-            MLP(data_dim, 2 * latent_dim, hidden, depth),
-            MLP(latent_dim, data_dim, hidden, depth),
+            MLP(data_dim + k, 2 * latent_dim, hidden, depth),
+            MLP(latent_dim + k, data_dim, hidden, depth),
             latent_dim=latent_dim,
             data_shape=(data_dim,),
             **kwargs,
@@ -125,9 +134,11 @@ class VAE(GenerativeModel):
         channels = tuple(channels)
         if not channels or min(channels) < 1:
             raise ValueError(f"channels must be a non-empty sequence of positive sizes, got {channels}")
+        k = check_count(kwargs.get("classes", 0), "classes")
+        c, h, w = image_shape
         return cls(
-            conv_encoder(image_shape, 2 * latent_dim, channels),
-            conv_decoder(latent_dim, image_shape, channels[::-1], batchnorm=False),
+            conv_encoder((c + k, h, w), 2 * latent_dim, channels),
+            conv_decoder(latent_dim + k, image_shape, channels[::-1], batchnorm=False),
             latent_dim=latent_dim,
             data_shape=image_shape,
             likelihood=likelihood,
@@ -143,14 +154,14 @@ class VAE(GenerativeModel):
 
     # --- the model ----------------------------------------------------------------------
 
-    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """q(z|x): mean and log-variance, each (B, latent_dim)."""
-        mu, logvar = self.encoder(x).chunk(2, dim=-1)
+    def encode(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """q(z|x) (q(z|x, y) given labels): mean and log-variance, each (B, latent_dim)."""
+        mu, logvar = self.encoder(attach_condition(x, labels, self.classes)).chunk(2, dim=-1)
         return mu, logvar
 
-    def decode(self, z: Tensor) -> Tensor:
-        """Parameters of p(x|z): mean (Gaussian) or logits (Bernoulli), (B, *data_shape)."""
-        return self.decoder(z).reshape(z.shape[0], *self.data_shape)
+    def decode(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Parameters of p(x|z) (p(x|z, y) given labels): mean (Gaussian) or logits (Bernoulli), (B, *data_shape)."""
+        return self.decoder(attach_condition(z, labels, self.classes)).reshape(z.shape[0], *self.data_shape)
 
     def log_likelihood_terms(self, x: Tensor, decoded: Tensor) -> Tensor:
         """log p(x_j|z) for every entry j of x, (B, *data_shape): the decoder's entries are independent given z."""
@@ -168,21 +179,21 @@ class VAE(GenerativeModel):
 
     # --- training: the ELBO -------------------------------------------------------------
 
-    def elbo_terms(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def elbo_terms(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """One-sample reconstruction term E_q[log p(x|z)] and KL(q(z|x) || p(z)), each (B,)."""
-        mu, logvar = self.encode(x)
+        mu, logvar = self.encode(x, labels)
         z = reparameterize(mu, logvar)
-        reconstruction = self.log_likelihood_given_z(x, self.decode(z))
+        reconstruction = self.log_likelihood_given_z(x, self.decode(z, labels))
         return reconstruction, losses.gaussian_kl(mu, logvar)
 
-    def elbo(self, x: Tensor) -> Tensor:
+    def elbo(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """Per-example evidence lower bound (β = 1, whatever the training β), (B, *data_shape) -> (B,).
 
         One-sample estimate of the reconstruction term, closed-form KL
         (Kingma & Welling, 2014, eq. 10 and appendix B).
         """
         self._check_inputs(x, "x")
-        reconstruction, kl = self.elbo_terms(x)
+        reconstruction, kl = self.elbo_terms(x, self._labels_for(x, labels))
         return reconstruction - kl
 
     def kl_weight(self, step: int) -> float:
@@ -190,7 +201,7 @@ class VAE(GenerativeModel):
         return self.beta * min(1.0, step / self.kl_warmup) if self.kl_warmup else self.beta
 
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
-        reconstruction, kl = self.elbo_terms(self.inputs(batch))
+        reconstruction, kl = self.elbo_terms(self.inputs(batch), self.batch_labels(batch))
         weight = self.kl_weight(step)
         loss = -(reconstruction - (kl if weight == 1 else weight * kl)).mean()  # maximise the (β-weighted) ELBO
         self.optimizer_step(optimizers["model"], loss)
@@ -200,7 +211,13 @@ class VAE(GenerativeModel):
 
     @torch.no_grad()
     def log_likelihood(
-        self, x: Tensor, k: int = 100, *, generator: torch.Generator | None = None, max_batch: int = 4096
+        self,
+        x: Tensor,
+        k: int = 100,
+        *,
+        labels: Tensor | None = None,
+        generator: torch.Generator | None = None,
+        max_batch: int = 4096,
     ) -> Tensor:
         """Importance-weighted estimate of log p(x) (Burda et al., 2016, eq. 8), (B, *data_shape) -> (B,).
 
@@ -215,14 +232,15 @@ class VAE(GenerativeModel):
         check_count(k, "k, the number of importance samples,", minimum=1)
         check_count(max_batch, "max_batch", minimum=1)
         b = x.shape[0]
-        mu, logvar = self.encode(x)  # (B, d) each
+        labels = self._labels_for(x, labels)
+        mu, logvar = self.encode(x, labels)  # (B, d) each
         chunk = max(1, max_batch // max(b, 1))  # importance samples per pass
         total = torch.full((b,), -math.inf, device=x.device, dtype=mu.dtype)
         done = 0
         while done < k:
             c = min(chunk, k - done)
             z = reparameterize(mu, logvar, (c,), generator=generator)  # (c, B, d)
-            decoded = self.decode(z.reshape(c * b, -1))  # (c·B, *data_shape)
+            decoded = self.decode(z.reshape(c * b, -1), None if labels is None else labels.repeat(c))  # (c·B, …)
             x_rep = x.unsqueeze(0).expand(c, *x.shape).reshape(c * b, *self.data_shape)
             log_px_z = self.log_likelihood_given_z(x_rep, decoded).reshape(c, b)
             # log importance weight: log p(x|z) + log p(z) - log q(z|x), (c, B)
@@ -234,14 +252,26 @@ class VAE(GenerativeModel):
     # --- using the latent space ---------------------------------------------------------
 
     @torch.no_grad()
-    def reconstruct(self, x: Tensor) -> Tensor:
+    def reconstruct(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """Decode the posterior mean: E[x | z = μ_φ(x)], (B, *data_shape) -> (B, *data_shape).
 
-        Means for a Gaussian likelihood, pixel probabilities for a Bernoulli one.
+        Means for a Gaussian likelihood, pixel probabilities for a Bernoulli one. A conditional
+        VAE needs the labels of x; decoding with other labels transfers x's style to them.
         """
         self._check_inputs(x, "x")
-        mu, _ = self.encode(x)
-        return self.mean(self.decode(mu))
+        labels = self._labels_for(x, labels)
+        mu, _ = self.encode(x, labels)
+        return self.mean(self.decode(mu, labels))
+
+    def _labels_for(self, x: Tensor, labels: Tensor | None) -> Tensor | None:
+        """Check the labels that must (conditional model) or must not (unconditional) come with x."""
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError(f"this {type(self).__name__} is unconditional: call it without labels")
+            return None
+        if labels is None:
+            raise ValueError(f"this {type(self).__name__} is conditional ({self.classes} classes): pass labels=")
+        return self.check_labels(labels, len(x)).to(x.device)
 
     @torch.no_grad()
     def interpolate(self, x0: Tensor, x1: Tensor, steps: int = 8) -> Tensor:
@@ -251,6 +281,9 @@ class VAE(GenerativeModel):
         Returns (steps, *data_shape): row 0 is reconstruct(x0), row steps - 1 is reconstruct(x1).
         """
         check_count(steps, "steps (the points on the path, both ends included)", minimum=2)
+        if self.conditional:
+            raise ValueError("interpolate walks the latent space of an unconditional VAE; with a conditional one, "
+                             "decode the path yourself: mean(decode(z, labels))")
         ends = []
         for name, x in (("x0", x0), ("x1", x1)):
             if tuple(x.shape) == self.data_shape:
@@ -281,8 +314,10 @@ class VAE(GenerativeModel):
         (Bernoulli) instead of a draw from p(x|z).
         """
         self._check_n(n, condition)
+        labels = self.sample_labels(n, condition, generator)
         with self.evaluating():
-            decoded = self.decode(torch.randn(n, self.latent_dim, device=self.device, generator=generator))
+            z = torch.randn(n, self.latent_dim, device=self.device, generator=generator)
+            decoded = self.decode(z, labels)
         return self.draw(decoded, generator=generator) if noise else self.mean(decoded)
 
     def draw(self, decoded: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
