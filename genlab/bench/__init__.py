@@ -15,6 +15,7 @@ REGISTRY = {
     "ring": ("genlab.bench.toy2d", "RING"),
     "grid": ("genlab.bench.toy2d", "GRID"),
     "stacked-digits": ("genlab.bench.stacked", "BENCHMARK"),
+    "digits": ("genlab.bench.digits", "BENCHMARK"),
     "sines": ("genlab.bench.sines", "BENCHMARK"),
 }
 
