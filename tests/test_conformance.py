@@ -79,6 +79,22 @@ CASES = {
                         lambda: torch.zeros(64, 12, 3)),
     "RecurrentRegressor": Case(lambda: RecurrentRegressor(2, 10, hidden=8), lambda: genlab.data.adding_problem(64, 10),
                                lambda: genlab.data.adding_problem(64, 10)[0]),  # targets missing
+    "AAE.mlp gaussian": Case(lambda: genlab.AAE.mlp(hidden=16, depth=2), _ring, lambda: torch.zeros(64, 3)),
+    "AAE.mlp swiss-roll stochastic": Case(
+        lambda: genlab.AAE.mlp(hidden=16, depth=2, prior="swiss-roll", stochastic_encoder=True), _ring,
+        lambda: torch.zeros(64, 2, 1),
+    ),
+    "AAE.conv mixture conditional": Case(
+        lambda: genlab.AAE.conv((1, 8, 8), latent_dim=2, channels=(8, 16), prior="mixture", classes=10, hidden=16),
+        lambda: tuple(t[:64] for t in genlab.data.digits((0, 1)).tensors),
+        lambda: tuple(t[:64] for t in genlab.data.digits((-1, 1)).tensors),  # the Bernoulli loss needs [0, 1]
+    ),
+    "BiGAN.mlp": Case(lambda: genlab.BiGAN.mlp(hidden=16, depth=2), _ring, lambda: torch.zeros(64, 3)),
+    "BiGAN.conv stochastic": Case(
+        lambda: genlab.BiGAN.conv((1, 8, 8), latent_dim=8, channels=(8, 4), hidden=16, stochastic_encoder=True),
+        _digits,
+        lambda: _digits((0, 1)) * 2,  # outside the generator's [-1, 1]
+    ),
 }
 
 
