@@ -50,14 +50,15 @@ bench: install
 	$(BIN)/python benchmarks/fit_overhead.py
 	$(BIN)/python benchmarks/rnn_sampling.py
 
-## tables: regenerate the benchmark tables that chapter 5 reads (book/05_analysis/results;
-## about 3 hours on 2 cores: ring and grid 10 seeds, stacked digits and sines 3)
+## tables: regenerate the benchmark tables that chapters 5 and 7 read (book/*/results;
+## about 3.5 hours on 2 cores: ring, grid and digits 10 seeds, stacked digits and sines 3)
 tables: install
 	$(BIN)/python -m genlab.bench ring --seeds 10 --threads 1 --out book/05_analysis/results --overwrite
 	$(BIN)/python -m genlab.bench grid --seeds 10 --threads 1 --out book/05_analysis/results --overwrite
 	$(BIN)/python -m genlab.bench stacked-digits --seeds 3 --models DCGAN PacDCGAN2 VAE --threads 1 --out book/05_analysis/results --overwrite
 	$(BIN)/python -m genlab.bench sines --seeds 3 --threads 1 --out book/05_analysis/results --overwrite
 	$(BIN)/python benchmarks/wgan_budget.py --seeds 3 --out book/05_analysis/results/wgan_budget.json --overwrite
+	$(BIN)/python -m genlab.bench digits --seeds 10 --threads 1 --out book/07_combining/results --overwrite
 
 clean:
 	rm -rf _build .pytest_cache

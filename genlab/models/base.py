@@ -164,11 +164,23 @@ class Trainable(nn.Module):
         items = list(losses.items())
         for i, (optimizer, loss) in enumerate(items):
             optimizer.zero_grad(set_to_none=True)
-            loss.backward(inputs=parameters_of(optimizer), retain_graph=i < len(items) - 1)
+            # Restricting the backward pass to the optimizer's parameters costs time; a lone
+            # optimizer that owns every trainable parameter needs no restriction.
+            inputs = None if len(items) == 1 and self._owns_all(optimizer) else parameters_of(optimizer)
+            loss.backward(inputs=inputs, retain_graph=i < len(items) - 1)
         for optimizer, _ in items:
             if clip_norm is not None:
                 nn.utils.clip_grad_norm_(parameters_of(optimizer), clip_norm)
             optimizer.step()
+
+    def _owns_all(self, optimizer: torch.optim.Optimizer) -> bool:
+        """Whether `optimizer` updates every trainable parameter of the model (remembered per optimizer)."""
+        owns = getattr(optimizer, "_genlab_owns_all", None)
+        if owns is None:
+            mine = {id(p) for p in parameters_of(optimizer)}
+            owns = all(id(p) in mine for p in self.parameters() if p.requires_grad)
+            optimizer._genlab_owns_all = owns
+        return owns
 
     def optimizer_step(self, optimizer: torch.optim.Optimizer, loss: Tensor, clip_norm: float | None = None) -> None:
         """One gradient step of one optimizer: `update({optimizer: loss}, clip_norm)`."""
