@@ -339,20 +339,12 @@ class AAE(GenerativeModel):
 
     def _check_inputs(self, x: Tensor, name: str) -> None:
         """Raise a ValueError/TypeError naming what is wrong with x for this model."""
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{name} must be a Tensor, got {type(x).__name__}")
-        if tuple(x.shape[1:]) != self.data_shape:
-            raise ValueError(
-                f"{name} must have shape (B, {', '.join(map(str, self.data_shape))}) for this AAE, got {tuple(x.shape)}"
-            )
-        if not torch.isfinite(x).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
-        if self.reconstruction == "bernoulli" and x.numel() and ((x < 0) | (x > 1)).any():
-            raise ValueError(
-                f"{name} must lie in [0, 1] for the Bernoulli reconstruction loss (the decoder's sigmoid output "
-                f"cannot leave [0, 1]), got values in [{x.min().item():.3g}, {x.max().item():.3g}]; scale images "
-                f"to [0, 1] (e.g. genlab.data.digits((0, 1))) or use reconstruction='mse'"
-            )
+        if self.reconstruction == "bernoulli":
+            self.check_inputs(x, name, (0, 1), " for the Bernoulli reconstruction loss (the decoder's sigmoid output "
+                              "cannot leave [0, 1]): scale images to [0, 1] (e.g. genlab.data.digits((0, 1))) or use "
+                              "reconstruction='mse'")
+        else:
+            self.check_inputs(x, name)
 
     def _check_batch_labels(self, labels: object, n: int) -> Tensor:
         """A training batch's labels: `check_labels` on the CPU; on an accelerator the dtype and shape only.

@@ -135,6 +135,25 @@ class Trainable(nn.Module):
                 f"so data of shape (N, {', '.join(map(str, self.data_shape))}); got data of shape {tuple(x.shape)}"
             )
 
+    def check_inputs(
+        self, x: object, name: str = "x", value_range: tuple[float, float] | None = None, why: str = ""
+    ) -> None:
+        """Raise a TypeError/ValueError naming what is wrong with samples x for this model: not a
+        tensor, not of shape (B, *data_shape), NaN or infinite values, or values outside
+        `value_range` (`why` says why the range is required, and what to do)."""
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name} must be a Tensor, got {type(x).__name__}")
+        if tuple(x.shape[1:]) != tuple(self.data_shape):
+            raise ValueError(f"{name} must have shape (B, {', '.join(map(str, self.data_shape))}) for this "
+                             f"{type(self).__name__}, got {tuple(x.shape)}")
+        if not torch.isfinite(x).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+        if value_range is not None and x.numel():
+            low, high = value_range
+            if ((x < low) | (x > high)).any():
+                raise ValueError(f"{name} must lie in [{low:g}, {high:g}]{why}, got values in "
+                                 f"[{x.min().item():.3g}, {x.max().item():.3g}]")
+
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device

@@ -229,23 +229,8 @@ class BiGAN(GenerativeModel):
 
     def _check_inputs(self, x: Tensor, name: str) -> None:
         """Raise a ValueError/TypeError naming what is wrong with x for this model."""
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{name} must be a Tensor, got {type(x).__name__}")
-        if tuple(x.shape[1:]) != self.data_shape:
-            raise ValueError(
-                f"{name} must have shape (B, {', '.join(map(str, self.data_shape))}) for this BiGAN, "
-                f"got {tuple(x.shape)}"
-            )
-        if not torch.isfinite(x).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
-        if self.value_range is not None and x.numel():
-            low, high = self.value_range
-            if ((x < low) | (x > high)).any():
-                raise ValueError(
-                    f"{name} must lie in [{low}, {high}], the range of the generator's output, got values in "
-                    f"[{x.min().item():.3g}, {x.max().item():.3g}]; scale it to [{low}, {high}] "
-                    f"(e.g. genlab.data.digits(({low}, {high})))"
-                )
+        self.check_inputs(x, name, self.value_range, ", the range of the generator's output: rescale the data "
+                          "(e.g. genlab.data.digits((-1, 1)))")
 
     # --- the model -----------------------------------------------------------------------
 

@@ -329,14 +329,7 @@ class VAE(GenerativeModel):
 
     def _check_inputs(self, x: Tensor, name: str) -> None:
         """Raise a ValueError/TypeError naming what is wrong with x for this model."""
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{name} must be a Tensor, got {type(x).__name__}")
-        if tuple(x.shape[1:]) != self.data_shape:
-            raise ValueError(
-                f"{name} must have shape (B, {', '.join(map(str, self.data_shape))}) for this VAE, got {tuple(x.shape)}"
-            )
-        if not torch.isfinite(x).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
-        if self.likelihood == "bernoulli" and ((x < 0) | (x > 1)).any():
-            raise ValueError(f"{name} must lie in [0, 1] for a Bernoulli likelihood, got values in "
-                             f"[{x.min().item():.3g}, {x.max().item():.3g}]")
+        if self.likelihood == "bernoulli":
+            self.check_inputs(x, name, (0, 1), " for a Bernoulli likelihood")
+        else:
+            self.check_inputs(x, name)

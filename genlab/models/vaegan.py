@@ -126,12 +126,8 @@ class VAEGAN(GenerativeModel):
 
     def check_data(self, x: Tensor) -> None:
         super().check_data(x)
-        low, high = self.data_range
-        if ((x < low) | (x > high)).any():
-            raise ValueError(
-                f"the data must lie in [{low:g}, {high:g}], the range of the decoder's outputs; got values in "
-                f"[{x.min().item():.3g}, {x.max().item():.3g}]: rescale it (genlab.data.digits((-1, 1)) for digits)"
-            )
+        self.check_inputs(x, "the data", self.data_range, ", the range of the decoder's outputs: rescale it "
+                          "(genlab.data.digits((-1, 1)) for digits)")
 
     # --- the networks ------------------------------------------------------------------------
 
