@@ -26,8 +26,12 @@ import torch
 from genlab.bench.common import Benchmark, Column, Published
 from genlab.data.toy2d import GaussianMixture2D, grid, ring
 from genlab.metrics.modes import mixture_mmd, mode_coverage
+from genlab.models.aae import AAE
+from genlab.models.base import GenerativeModel
+from genlab.models.bigan import BiGAN
 from genlab.models.gan import GAN
 from genlab.models.vae import VAE
+from genlab.models.vaegan import VAEGAN
 from genlab.train import fit
 
 N_SAMPLES = 2_500
@@ -38,15 +42,16 @@ MIXTURES = {"ring": ring, "grid": grid}
 class Recipe:
     """How one row's model is built and trained: a factory name, its keyword arguments, the budget."""
 
-    kind: str  # "gan" or "vae"
+    kind: str  # one of BUILDERS: "gan", "vae", "vaegan", "aae", "bigan"
     kwargs: dict = field(default_factory=dict)
     steps: int = 8_000
     batch_size: int = 256  # a multiple of 2 and 4, so both packing degrees see the same data
 
-    def build(self) -> GAN | VAE:
-        if self.kind == "gan":
-            return GAN.mlp(**self.kwargs)
-        return VAE.mlp(**self.kwargs)
+    def build(self) -> GenerativeModel:
+        return BUILDERS[self.kind](**self.kwargs)
+
+
+BUILDERS = {"gan": GAN.mlp, "vae": VAE.mlp, "vaegan": VAEGAN.mlp, "aae": AAE.mlp, "bigan": BiGAN.mlp}
 
 
 _GAN = {"hidden": 128, "depth": 3, "lr": 5e-4}
@@ -62,6 +67,11 @@ RECIPES = {
     # so 1,500 updates take about the wall time of the GAN's 8,000: the same compute.
     "WGAN-GP": Recipe("gan", {"hidden": 128, "depth": 3, "loss": "wgan-gp", "d_steps": 5, "lr": 1e-4, "betas": (0.5, 0.9)}, steps=1_500),
     "VAE": Recipe("vae", {"latent_dim": 2, "hidden": 128, "depth": 3, "likelihood": "gaussian", "lr": 1e-3}),
+    # The VAE × GAN hybrids of chapter 7, with the GAN row's networks and budget.
+    "VAE-GAN": Recipe("vaegan", {"latent_dim": 2, "hidden": 128, "depth": 3, "lr": 5e-4}),
+    "AAE": Recipe("aae", {"latent_dim": 2, "hidden": 128, "depth": 3, "prior": "gaussian", "lr": 5e-4}),
+    "BiGAN": Recipe("bigan", {"latent_dim": 2, "hidden": 128, "depth": 3, "lr": 5e-4}),
+    "ALI": Recipe("bigan", {"latent_dim": 2, "hidden": 128, "depth": 3, "lr": 5e-4, "stochastic_encoder": True}),
 }
 
 
@@ -73,7 +83,7 @@ def mixture(name: str) -> GaussianMixture2D:
 class Trained:
     """A trained row model and the scale it was trained at: it models x / scale."""
 
-    net: GAN | VAE
+    net: GenerativeModel
     scale: float
 
     def sample(self, n: int, seed: int, *, rejection: bool = False) -> torch.Tensor:
@@ -177,10 +187,13 @@ COLUMNS = [
 
 PACGAN = "Lin et al. 2018, Table 1"
 VEEGAN = "Srivastava et al. 2017, Table 1"
+GDPP = "Elfeki et al. 2019"
 _PUBLISHED = {
     "ring": [
         Published("GAN", PACGAN, {"modes": (6.3, 0.5), "high_quality": (0.982, 0.002), "reverse_kl": (0.45, 0.09)}),
         Published("ALI", PACGAN, {"modes": (6.6, 0.3), "high_quality": (0.976, 0.004), "reverse_kl": (0.36, 0.04)}),
+        Published("ALI", VEEGAN, {"modes": (2.8, None), "high_quality": (0.0013, None)}),
+        Published("GDPP-GAN", GDPP, {"modes": (8.0, None), "high_quality": (0.717, None)}),
         Published("PacGAN2", PACGAN, {"modes": (7.9, 0.1), "high_quality": (0.956, 0.020), "reverse_kl": (0.07, 0.03)}),
         Published("PacGAN3", PACGAN, {"modes": (7.8, 0.1), "high_quality": (0.977, 0.003), "reverse_kl": (0.10, 0.02)}),
         Published("PacGAN4", PACGAN, {"modes": (7.8, 0.1), "high_quality": (0.959, 0.014), "reverse_kl": (0.07, 0.02)}),
@@ -190,6 +203,8 @@ _PUBLISHED = {
     "grid": [
         Published("GAN", PACGAN, {"modes": (17.3, 0.8), "high_quality": (0.948, 0.007), "reverse_kl": (0.70, 0.07)}),
         Published("ALI", PACGAN, {"modes": (24.1, 0.4), "high_quality": (0.957, 0.006), "reverse_kl": (0.14, 0.03)}),
+        Published("ALI", VEEGAN, {"modes": (15.8, None), "high_quality": (0.016, None)}),
+        Published("GDPP-GAN", GDPP, {"modes": (24.8, None), "high_quality": (0.685, None)}),
         Published("PacGAN2", PACGAN, {"modes": (23.8, 0.7), "high_quality": (0.913, 0.008), "reverse_kl": (0.13, 0.04)}),
         Published("PacGAN3", PACGAN, {"modes": (24.6, 0.4), "high_quality": (0.942, 0.004), "reverse_kl": (0.06, 0.02)}),
         Published("PacGAN4", PACGAN, {"modes": (24.8, 0.2), "high_quality": (0.936, 0.006), "reverse_kl": (0.04, 0.01)}),
@@ -221,12 +236,13 @@ def _benchmark(data: str) -> Benchmark:
     n_modes = mixture(data).n_modes
     models = {name: _model(data, name) for name in RECIPES}
     models["GAN + DRS"] = _rejection(data)
+    hybrids = ("VAE-GAN", "AAE", "BiGAN", "ALI")  # chapter 7's rows: run them with --models
     return Benchmark(
         name=data,
         title=f"Mode collapse on the {data} ({n_modes} Gaussian modes), PacGAN protocol, 2,500 samples per run",
         columns=COLUMNS,
         models=models,
-        default_models=list(models),
+        default_models=[name for name in models if name not in hybrids],
         references={"true data": _true_data(data)},
         published=_PUBLISHED[data],
         error="se",
