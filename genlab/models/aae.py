@@ -42,8 +42,7 @@ from torch import Tensor, nn
 
 from genlab import losses
 from genlab.checks import check_flag
-from genlab.losses import reparameterize
-from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
+from genlab.models.base import Batch, CodeEncoder, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import MLP, conv_decoder, conv_encoder
 
 Prior = Callable[[int, torch.Generator | None], Tensor]
@@ -123,7 +122,7 @@ def one_hot(labels: Tensor, classes: int, dtype: torch.dtype) -> Tensor:
     return (labels.unsqueeze(1) == torch.arange(classes, device=labels.device)).to(dtype)
 
 
-class AAE(GenerativeModel):
+class AAE(CodeEncoder, GenerativeModel):
     """An adversarial autoencoder around any encoder, decoder and code discriminator.
 
     Args:
@@ -375,22 +374,6 @@ class AAE(GenerativeModel):
         return x, self._check_batch_labels(batch[1], x.shape[0])
 
     # --- the model -----------------------------------------------------------------------
-
-    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
-        """q(z|x): the mean and log-variance, each (B, latent_dim); (E(x), None) for a deterministic encoder."""
-        out = self.encoder(x)
-        if not self.stochastic_encoder:
-            return out, None
-        mu, logvar = out.chunk(2, dim=-1)
-        return mu, logvar
-
-    def encode(self, x: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
-        """A code z ~ q(z|x), (B, *data_shape) -> (B, latent_dim): E(x), or μ + σ ⊙ ε for a Gaussian encoder.
-
-        Differentiable (the training step uses it); wrap it in torch.no_grad() to read codes.
-        """
-        mu, logvar = self.posterior(x)
-        return mu if logvar is None else reparameterize(mu, logvar, generator=generator)
 
     def decoder_output(self, z: Tensor) -> Tensor:
         """The decoder's raw output, (B, latent_dim) -> (B, *data_shape): logits for "bernoulli"."""

@@ -40,6 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from genlab.checks import check_count, check_positive
+from genlab.losses import reparameterize
 
 Batch = Tensor | tuple[Tensor, ...]
 Optimizers = dict[str, torch.optim.Optimizer]
@@ -204,6 +205,30 @@ class Trainable(nn.Module):
     def optimizer_step(self, optimizer: torch.optim.Optimizer, loss: Tensor, clip_norm: float | None = None) -> None:
         """One gradient step of one optimizer: `update({optimizer: loss}, clip_norm)`."""
         self.update({optimizer: loss}, clip_norm)
+
+
+class CodeEncoder:
+    """An encoder E(x) that is deterministic, or Gaussian when `stochastic_encoder` is set
+    (its output then holds the mean and log-variance); shared by the AAE and BiGAN/ALI."""
+
+    encoder: nn.Module
+    stochastic_encoder: bool
+
+    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        """q(z|x): the mean and log-variance, each (B, latent_dim); (E(x), None) for a deterministic encoder."""
+        out = self.encoder(x)
+        if not self.stochastic_encoder:
+            return out, None
+        mu, logvar = out.chunk(2, dim=-1)
+        return mu, logvar
+
+    def encode(self, x: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
+        """A code z ~ q(z|x), (B, *data_shape) -> (B, latent_dim): E(x), or μ + σ ⊙ ε for a Gaussian encoder.
+
+        Differentiable (training steps use it); wrap it in torch.no_grad() to read codes.
+        """
+        mu, logvar = self.posterior(x)
+        return mu if logvar is None else reparameterize(mu, logvar, generator=generator)
 
 
 class GenerativeModel(Trainable):

@@ -37,8 +37,7 @@ from torch import Tensor, nn
 
 from genlab import losses
 from genlab.checks import check_flag, check_value_range
-from genlab.losses import reparameterize
-from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
+from genlab.models.base import Batch, CodeEncoder, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import MLP, conv_decoder, conv_encoder
 
 
@@ -57,7 +56,7 @@ class PairDiscriminator(nn.Module):
         return self.joint(torch.cat([self.x_branch(x).flatten(1), self.z_branch(z).flatten(1)], dim=1))
 
 
-class BiGAN(GenerativeModel):
+class BiGAN(CodeEncoder, GenerativeModel):
     """BiGAN / ALI around any generator, encoder and pair discriminator.
 
     Args:
@@ -233,22 +232,6 @@ class BiGAN(GenerativeModel):
                           "(e.g. genlab.data.digits((-1, 1)))")
 
     # --- the model -----------------------------------------------------------------------
-
-    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
-        """q(z|x): the mean and log-variance, each (B, latent_dim); (E(x), None) for a deterministic encoder."""
-        out = self.encoder(x)
-        if not self.stochastic_encoder:
-            return out, None
-        mu, logvar = out.chunk(2, dim=-1)
-        return mu, logvar
-
-    def encode(self, x: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
-        """A code z ~ q(z|x), (B, *data_shape) -> (B, latent_dim): E(x), or μ + σ ⊙ ε for ALI's encoder.
-
-        Differentiable (the training step uses it); wrap it in torch.no_grad() to read codes.
-        """
-        mu, logvar = self.posterior(x)
-        return mu if logvar is None else reparameterize(mu, logvar, generator=generator)
 
     def prior(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """n draws z ~ N(0, I), (n, latent_dim), on the model's device."""
