@@ -122,6 +122,9 @@ CATALOGUE = [
     ("CharRNN max_len zero", lambda: CharRNN(VOCAB).sample(2, max_len=0), ValueError, "max_len must be a positive integer"),
     ("SequenceRNN features zero", lambda: SequenceRNN(0, 5), ValueError, "features must be a positive integer"),
     ("SequenceRNN clip_norm zero", lambda: SequenceRNN(1, 5, clip_norm=0), ValueError, "clip_norm"),
+    ("SequenceRNN components zero", lambda: SequenceRNN(1, 5, components=0), ValueError, "components must be"),
+    ("SequenceRNN mixture predict", lambda: SequenceRNN(1, 5, components=2).predict(torch.zeros(1, 5, 1)), ValueError,
+     "use predict_mixture"),
     ("SequenceRNN sample length zero", lambda: SequenceRNN(1, 5).sample(2, length=0), ValueError, "length must be"),
     ("regressor optimizer unknown", lambda: RecurrentRegressor(2, 5, optimizer="rmsprop"), ValueError, "unknown optimizer"),
 ]

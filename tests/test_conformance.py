@@ -77,6 +77,8 @@ CASES = {
                     lambda: encode_corpus(NAMES, VOCAB).float()),
     "SequenceRNN": Case(lambda: SequenceRNN(2, 12, hidden=8), lambda: genlab.data.sines(64, 12, 2, seed=0),
                         lambda: torch.zeros(64, 12, 3)),
+    "SequenceRNN mixture": Case(lambda: SequenceRNN(2, 12, hidden=8, components=3),
+                                lambda: genlab.data.sines(64, 12, 2, seed=0), lambda: torch.zeros(64, 12, 1)),
     "RecurrentRegressor": Case(lambda: RecurrentRegressor(2, 10, hidden=8), lambda: genlab.data.adding_problem(64, 10),
                                lambda: genlab.data.adding_problem(64, 10)[0]),  # targets missing
     "AAE.mlp gaussian": Case(lambda: genlab.AAE.mlp(hidden=16, depth=2), _ring, lambda: torch.zeros(64, 3)),

@@ -30,6 +30,7 @@ from genlab.models.aae import AAE
 from genlab.models.base import GenerativeModel
 from genlab.models.bigan import BiGAN
 from genlab.models.gan import GAN
+from genlab.models.sequence_rnn import SequenceRNN
 from genlab.models.vae import VAE
 from genlab.models.vaegan import VAEGAN
 from genlab.train import fit
@@ -42,16 +43,22 @@ MIXTURES = {"ring": ring, "grid": grid}
 class Recipe:
     """How one row's model is built and trained: a factory name, its keyword arguments, the budget."""
 
-    kind: str  # one of BUILDERS: "gan", "vae", "vaegan", "aae", "bigan"
+    kind: str  # one of BUILDERS: "gan", "vae", "vaegan", "aae", "bigan", "rnn"
     kwargs: dict = field(default_factory=dict)
     steps: int = 8_000
     batch_size: int = 256  # a multiple of 2 and 4, so both packing degrees see the same data
+    lr_decay: str | None = None
 
     def build(self) -> GenerativeModel:
         return BUILDERS[self.kind](**self.kwargs)
 
 
-BUILDERS = {"gan": GAN.mlp, "vae": VAE.mlp, "vaegan": VAEGAN.mlp, "aae": AAE.mlp, "bigan": BiGAN.mlp}
+def _point_rnn(**kwargs) -> SequenceRNN:
+    """An autoregressive model of 2-D points: each point (x, y) is read as a sequence of two steps, x then y."""
+    return SequenceRNN(features=1, length=2, **kwargs)
+
+
+BUILDERS = {"gan": GAN.mlp, "vae": VAE.mlp, "vaegan": VAEGAN.mlp, "aae": AAE.mlp, "bigan": BiGAN.mlp, "rnn": _point_rnn}
 
 
 _GAN = {"hidden": 128, "depth": 3, "lr": 5e-4}
@@ -72,6 +79,11 @@ RECIPES = {
     "AAE": Recipe("aae", {"latent_dim": 2, "hidden": 128, "depth": 3, "prior": "gaussian", "lr": 5e-4}),
     "BiGAN": Recipe("bigan", {"latent_dim": 2, "hidden": 128, "depth": 3, "lr": 5e-4}),
     "ALI": Recipe("bigan", {"latent_dim": 2, "hidden": 128, "depth": 3, "lr": 5e-4, "stochastic_encoder": True}),
+    # Maximum likelihood instead of a game: p(x, y) = p(x) p(y | x), each factor a mixture of
+    # 10 Gaussians computed by chapter 4's recurrent model (a mixture density network, Bishop
+    # 1994; Graves 2013). 20,000 updates at a linearly decaying rate: about the GAN's wall time.
+    "MDN-RNN": Recipe("rnn", {"hidden": 64, "components": 10, "lr": 3e-3, "clip_norm": None}, steps=20_000,
+                      lr_decay="linear"),
 }
 
 
@@ -89,7 +101,23 @@ class Trained:
     def sample(self, n: int, seed: int, *, rejection: bool = False) -> torch.Tensor:
         """n samples (n, 2) on the CPU in the data's own units; `rejection` draws them by the GAN's DRS."""
         draw = self.net.rejection_sample if rejection else self.net.sample
-        return draw(n, generator=torch.Generator(self.net.device).manual_seed(seed)).cpu() * self.scale
+        samples = draw(n, generator=torch.Generator(self.net.device).manual_seed(seed))
+        return samples.reshape(n, 2).cpu() * self.scale  # a sequence model's (n, 2, 1) becomes (n, 2)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor | None:
+        """log p(x) per point (n,) in the data's own units, or None for a model without a likelihood.
+
+        Exact for the autoregressive model, the IWAE bound (k = 100) for a VAE. By the change of
+        variables, log p(x) = log p_model(x / s) − 2 log s in two dimensions.
+        """
+        x = x.to(self.net.device) / self.scale
+        if isinstance(self.net, SequenceRNN):
+            log_p = self.net.log_prob(x.unsqueeze(-1))
+        elif isinstance(self.net, VAE):
+            log_p = self.net.log_likelihood(x, k=100)
+        else:
+            return None
+        return log_p.detach().cpu() - 2 * math.log(self.scale)
 
 
 def fit_recipe(
@@ -114,8 +142,9 @@ def fit_recipe(
     torch.manual_seed(seed)
     net = recipe.build()
     hook = None if callback is None else (lambda step, m, history: callback(step, Trained(m, scale), history))
-    history = fit(net, x / scale, steps=recipe.steps, batch_size=recipe.batch_size, seed=seed, device=device,
-                  progress=False, callback=hook, callback_every=callback_every)
+    x = (x / scale).reshape(len(x), *net.data_shape)  # (N, 2), or (N, 2, 1) for a sequence model
+    history = fit(net, x, steps=recipe.steps, batch_size=recipe.batch_size, seed=seed, device=device,
+                  progress=False, callback=hook, callback_every=callback_every, lr_decay=recipe.lr_decay)
     return Trained(net.eval(), scale), history
 
 
@@ -126,16 +155,17 @@ def train(data: str, model: str, seed: int, device: str) -> Trained:
 
 
 def heldout_nll(data: str, model: Trained | None, seed: int) -> float:
-    """Negative log-likelihood (nats per point) of 2,500 fresh true points: exact for the true mixture,
-    the IWAE bound (k = 100, Burda et al., 2016) for a VAE, which over-estimates it."""
+    """Negative log-likelihood (nats per point) of 2,500 fresh true points: exact for the true mixture
+    and the autoregressive model, the IWAE bound (k = 100, Burda et al., 2016) for a VAE, which
+    over-estimates it; NaN for a model without a likelihood."""
     mix = mixture(data)
     x = mix.sample(N_SAMPLES, generator=torch.Generator().manual_seed(10_000 + seed))
     if model is None:
         return float(-mix.log_prob(x).mean())
     torch.manual_seed(seed)
-    # change of variables: log p(x) = log p_model(x / s) - 2 log s in two dimensions
-    log_p = model.net.log_likelihood(x.to(model.net.device) / model.scale, k=100) - 2 * math.log(model.scale)
-    return float(-log_p.mean())
+    with torch.no_grad():
+        log_p = model.log_prob(x)
+    return math.nan if log_p is None else float(-log_p.mean())
 
 
 def score(data: str, samples: torch.Tensor) -> dict[str, float]:
@@ -160,8 +190,7 @@ def _true_data(data: str):
 def _model(data: str, model: str):
     def runner(seed: int, device: torch.device) -> dict[str, float]:
         trained = train(data, model, seed, str(device))
-        nll = heldout_nll(data, trained, seed) if isinstance(trained.net, VAE) else math.nan
-        return {**score(data, trained.sample(N_SAMPLES, 30_000 + seed)), "nll": nll}
+        return {**score(data, trained.sample(N_SAMPLES, 30_000 + seed)), "nll": heldout_nll(data, trained, seed)}
 
     return runner
 
@@ -227,8 +256,11 @@ _NOTES = [
     "half the mode spacing; genlab.metrics.mixture_mmd); two true samples give about 0 ± 0.001 ×1e-3",
     "GAN + DRS: the GAN row's model with discriminator rejection sampling (Azadi et al., 2019) — a different "
     "sampler, using only the model's own networks; its time is the sampling alone",
-    "NLL: held-out negative log-likelihood in nats per point, exact for the true data, an upper bound (IWAE, k=100) "
-    "for the VAE; GANs have none",
+    "NLL: held-out negative log-likelihood in nats per point, exact for the true data and the MDN-RNN, an upper "
+    "bound (IWAE, k=100) for the VAE; GANs and the hybrids without a decoder likelihood have none",
+    "MDN-RNN: chapter 4's recurrent model reading each point as two steps, x then y, each a mixture of 10 "
+    "Gaussians, trained by maximum likelihood (20,000 updates of 256, learning rate decaying linearly); its "
+    "samples come from the model alone, one step at a time",
 ]
 
 
@@ -236,7 +268,7 @@ def _benchmark(data: str) -> Benchmark:
     n_modes = mixture(data).n_modes
     models = {name: _model(data, name) for name in RECIPES}
     models["GAN + DRS"] = _rejection(data)
-    hybrids = ("VAE-GAN", "AAE", "BiGAN", "ALI")  # chapter 7's rows: run them with --models
+    hybrids = ("VAE-GAN", "AAE", "BiGAN", "ALI", "MDN-RNN")  # chapter 7's rows: run them with --models
     return Benchmark(
         name=data,
         title=f"Mode collapse on the {data} ({n_modes} Gaussian modes), PacGAN protocol, 2,500 samples per run",

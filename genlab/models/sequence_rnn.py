@@ -14,6 +14,14 @@ Training maximises the exact log-likelihood with teacher forcing — the true x_
 the input at step t — and sampling feeds each draw back in, carrying the hidden state,
 so generating T steps costs T recurrent steps.
 
+With `components = K > 1` each factor is instead a mixture of K diagonal Gaussians, a
+mixture density network (Bishop, 1994) on top of the recurrence, as in Graves (2013):
+
+    p(x_t | x_<t) = Σ_k π_tk N(x_t; μ_tk, diag σ_tk²),   (logits_t, μ_t, log σ_t) = W_out h_t + b_out,
+
+with π_t = softmax(logits_t). One Gaussian can only put its mass *between* two possible
+next values; a mixture can put it *on* each of them.
+
 `iid_gaussian_nll` and `random_walk_nll` at the end are the two baselines any such model
 must beat: no memory at all, and "next value = this value plus noise".
 """
@@ -41,7 +49,7 @@ def gaussian_nll(x: Tensor, mean: Tensor, log_scale: Tensor) -> Tensor:
 
 
 class SequenceRNN(GenerativeModel):
-    """A recurrent autoregressive model with a diagonal Gaussian for each next step.
+    """A recurrent autoregressive model with a diagonal Gaussian (or a mixture of them) for each next step.
 
     Data are sequences of shape (length, features); `length` is the training window,
     but `nll` and `sample` accept any length.
@@ -52,6 +60,7 @@ class SequenceRNN(GenerativeModel):
         hidden: width of the recurrent state.
         layers: number of stacked recurrent layers.
         cell: "gru", "lstm" or "rnn" (Elman, tanh).
+        components: K, Gaussians in each step's distribution; K > 1 makes it a mixture.
         lr: Adam learning rate.
         clip_norm: the gradient's global norm is clipped to this value before each update
             (Pascanu et al., 2013), against exploding gradients through time; None switches
@@ -69,13 +78,15 @@ class SequenceRNN(GenerativeModel):
         hidden: int = 64,
         layers: int = 1,
         cell: str = "gru",
+        components: int = 1,
         lr: float = 1e-3,
         clip_norm: float | None = 1.0,
         min_log_scale: float = -7.0,
         max_log_scale: float = 3.0,
     ) -> None:
         super().__init__()
-        for name, value in (("features", features), ("length", length), ("hidden", hidden), ("layers", layers)):
+        for name, value in (("features", features), ("length", length), ("hidden", hidden), ("layers", layers),
+                            ("components", components)):
             check_count(value, name, minimum=1)
         if cell not in ("rnn", "gru", "lstm"):
             raise ValueError(f"unknown cell {cell!r}; choose 'rnn', 'gru' or 'lstm'")
@@ -84,13 +95,31 @@ class SequenceRNN(GenerativeModel):
             check_positive(clip_norm, "clip_norm (or None for no clipping)")
         if not min_log_scale < max_log_scale:
             raise ValueError(f"need min_log_scale < max_log_scale, got {min_log_scale}, {max_log_scale}")
-        self.features, self.length = features, length
+        self.features, self.length, self.components = features, length, components
         self.data_shape = (length, features)
         self.lr, self.clip_norm = lr, clip_norm
         self.min_log_scale, self.max_log_scale = min_log_scale, max_log_scale
         self.start = nn.Parameter(torch.zeros(features))  # x_0: the input that predicts the first step
         self.rnn = recurrent(cell, features, hidden, layers)  # batch first: (B, T, F) -> (B, T, H)
-        self.head = nn.Linear(hidden, 2 * features)  # its own output weights: h_t -> (μ_t, log σ_t)
+        # its own output weights: h_t -> (μ_t, log σ_t), with K > 1 also the K mixture logits first
+        self.head = nn.Linear(hidden, 2 * features if components == 1 else components * (1 + 2 * features))
+        if components > 1:
+            self._spread_components()
+
+    @torch.no_grad()
+    def _spread_components(self) -> None:
+        """Start the K components side by side rather than on top of one another.
+
+        With the default initialisation every component starts near 0 with σ near 1, they
+        receive nearly the same gradients, and training tends to end with a few broad
+        components each straddling several modes while the rest die (weight → 0). Spreading
+        the means' biases evenly over [−2, 2] per feature — the range of standardised data —
+        with σ about the spacing lets each component claim the data nearest to it.
+        """
+        k, f = self.components, self.features
+        bias = self.head.bias[k:].view(k, 2, f)  # per component: μ biases, then log σ biases
+        bias[:, 0] = torch.linspace(-2.0, 2.0, k).unsqueeze(-1)
+        bias[:, 1] = math.log(4.0 / k)
 
     def configure_optimizers(self) -> Optimizers:
         return {"model": torch.optim.Adam(self.parameters(), lr=self.lr)}
@@ -111,21 +140,51 @@ class SequenceRNN(GenerativeModel):
         mean, log_scale = self.head(out).chunk(2, dim=-1)
         return mean, log_scale.clamp(self.min_log_scale, self.max_log_scale)
 
+    def _mixture(self, out: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Recurrent outputs (B, T, H) -> log π (B, T, K), μ and log σ, each (B, T, K, F)."""
+        if self.components == 1:
+            mean, log_scale = self._gaussian(out)
+            return torch.zeros_like(mean[..., :1]), mean.unsqueeze(-2), log_scale.unsqueeze(-2)
+        k, f = self.components, self.features
+        params = self.head(out)
+        logits, rest = params.split([k, 2 * k * f], dim=-1)
+        mean, log_scale = rest.unflatten(-1, (k, 2 * f)).chunk(2, dim=-1)
+        return logits.log_softmax(dim=-1), mean, log_scale.clamp(self.min_log_scale, self.max_log_scale)
+
     def _shifted_inputs(self, x: Tensor) -> Tensor:
         """Teacher forcing: the input at step t is x_{t−1}, at step 1 the start vector. (B, T, F) -> (B, T, F)."""
         start = self.start.expand(x.shape[0], 1, self.features)
         return torch.cat([start, x[:, :-1]], dim=1)
 
     def predict(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Parameters of p(x_t | x_<t) for every step of x (B, T, F): μ and log σ, each (B, T, F)."""
+        """Parameters of p(x_t | x_<t) for every step of x (B, T, F): μ and log σ, each (B, T, F).
+
+        For a single Gaussian per step; a mixture's parameters come from `predict_mixture`.
+        """
+        if self.components > 1:
+            raise ValueError(f"predict gives one Gaussian per step; this model has components = "
+                             f"{self.components}, so use predict_mixture")
         self._check_sequences(x)
         out, _ = self.rnn(self._shifted_inputs(x))
         return self._gaussian(out)
 
+    def predict_mixture(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Mixture parameters of p(x_t | x_<t) for every step of x (B, T, F): log π (B, T, K), μ and log σ (B, T, K, F).
+
+        Any K, including 1 (then log π = 0).
+        """
+        self._check_sequences(x)
+        out, _ = self.rnn(self._shifted_inputs(x))
+        return self._mixture(out)
+
     def step_nll(self, x: Tensor) -> Tensor:
         """−log p(x_t | x_<t) in nats for each sequence and step (features summed): (B, T, F) -> (B, T)."""
-        mean, log_scale = self.predict(x)
-        return gaussian_nll(x, mean, log_scale)
+        if self.components == 1:
+            mean, log_scale = self.predict(x)
+            return gaussian_nll(x, mean, log_scale)
+        log_weight, mean, log_scale = self.predict_mixture(x)
+        # −log Σ_k π_k N(x_t; μ_k, σ_k²), the sum taken in log space (log-sum-exp) so no term underflows
+        return -(log_weight - gaussian_nll(x.unsqueeze(-2), mean, log_scale)).logsumexp(dim=-1)
 
     def log_prob(self, x: Tensor) -> Tensor:
         """log p(x) in nats of each sequence, by the chain rule: (B, T, F) -> (B,)."""
@@ -146,7 +205,13 @@ class SequenceRNN(GenerativeModel):
     # --- generation -------------------------------------------------------------------
 
     def _draw(self, out: Tensor, generator: torch.Generator | None) -> Tensor:
-        mean, log_scale = self._gaussian(out)
+        if self.components == 1:
+            mean, log_scale = self._gaussian(out)
+        else:  # pick a component k ~ π, then draw from its Gaussian
+            log_weight, means, log_scales = self._mixture(out)
+            k = torch.multinomial(log_weight.exp().flatten(0, -2), 1, generator=generator).view(*log_weight.shape[:-1], 1, 1)
+            index = k.expand(*k.shape[:-1], self.features)
+            mean, log_scale = means.gather(-2, index).squeeze(-2), log_scales.gather(-2, index).squeeze(-2)
         eps = torch.randn(mean.shape, device=mean.device, dtype=mean.dtype, generator=generator)
         return mean + log_scale.exp() * eps
 
