@@ -77,6 +77,19 @@ CASES = {
                     lambda: encode_corpus(NAMES, VOCAB).float()),
     "SequenceRNN": Case(lambda: SequenceRNN(2, 12, hidden=8), lambda: genlab.data.sines(64, 12, 2, seed=0),
                         lambda: torch.zeros(64, 12, 3)),
+    "RecurrentGAN.crnngan feature matching": Case(
+        lambda: genlab.RecurrentGAN.crnngan(2, 12, hidden=8, feature_matching=True, output="sigmoid"),
+        lambda: genlab.data.sines(64, 12, 2, seed=0), lambda: genlab.data.sines(64, 12, 2, seed=0) * 2),  # > 1
+    "RecurrentGAN.rcgan conditional": Case(
+        lambda: genlab.RecurrentGAN.rcgan(8, 8, classes=10, hidden=8),
+        lambda: (_digits((0, 1)).reshape(64, 8, 8), genlab.data.digits((0, 1)).tensors[1][:64]),
+        lambda: _digits((0, 1)).reshape(64, 8, 8)),  # labels missing
+    # phases of one step each, so that three steps of fit reach joint training
+    "TimeGAN": Case(lambda: genlab.TimeGAN(2, 12, hidden=8, layers=2, embedding_steps=1, supervised_steps=1),
+                    lambda: genlab.data.sines(64, 12, 2, seed=0), lambda: genlab.data.sines(64, 12, 2, seed=0) - 1),
+    "TimeGAN without embedding": Case(
+        lambda: genlab.TimeGAN(2, 12, hidden=8, layers=2, embedding=False, supervised_steps=1),
+        lambda: genlab.data.sines(64, 12, 2, seed=0), lambda: torch.zeros(64, 11, 2)),
     "SequenceRNN mixture": Case(lambda: SequenceRNN(2, 12, hidden=8, components=3),
                                 lambda: genlab.data.sines(64, 12, 2, seed=0), lambda: torch.zeros(64, 12, 1)),
     "RecurrentRegressor": Case(lambda: RecurrentRegressor(2, 10, hidden=8), lambda: genlab.data.adding_problem(64, 10),

@@ -6,9 +6,12 @@ from genlab.models.bigan import BiGAN
 from genlab.models.gan import GAN
 from genlab.models.masked_vae import MaskedVAE
 from genlab.models.memory import RecurrentRegressor
+from genlab.models.recurrent_gan import RecurrentGAN
 from genlab.models.rnn import CharRNN
 from genlab.models.sequence_rnn import SequenceRNN
+from genlab.models.timegan import TimeGAN
 from genlab.models.vae import VAE
 from genlab.models.vaegan import VAEGAN
 
-__all__ = ["AAE", "GAN", "VAE", "BiGAN", "CharRNN", "GenerativeModel", "MaskedVAE", "RecurrentRegressor", "SequenceRNN", "Trainable", "VAEGAN"]
+__all__ = ["AAE", "GAN", "VAE", "BiGAN", "CharRNN", "GenerativeModel", "MaskedVAE", "RecurrentGAN", "RecurrentRegressor", "SequenceRNN", "TimeGAN",
+           "Trainable", "VAEGAN"]
