@@ -1,0 +1,113 @@
+"""TimeGAN (genlab.models.timegan): its losses, its phases, and the mistakes public ports made."""
+
+import math
+
+import pytest
+import torch
+
+import genlab
+from genlab.models.timegan import TimeGAN, moment_loss, supervised_loss
+
+
+def small(**kwargs) -> TimeGAN:
+    torch.manual_seed(0)
+    return TimeGAN(2, 8, hidden=6, layers=2, **{"embedding_steps": 2, "supervised_steps": 2, **kwargs})
+
+
+def snapshot(model: TimeGAN) -> dict[str, list[torch.Tensor]]:
+    nets = ("embedder", "recovery", "generator", "supervisor", "discriminator")
+    return {name: [p.detach().clone() for p in getattr(model, name).parameters()] for name in nets}
+
+
+def moved(before: dict, model: TimeGAN) -> set[str]:
+    return {name for name, params in before.items()
+            if any(not torch.equal(a, b) for a, b in zip(params, getattr(model, name).parameters()))}
+
+
+def test_noise_is_uniform_and_fresh_for_every_sequence_step_and_feature():
+    """A reported port drew one (steps × features) noise block and repeated it over the batch."""
+    model = small()
+    z = model.noise(4_000, generator=torch.Generator().manual_seed(0))
+    assert z.shape == (4_000, 8, 2) and z.min() >= 0 and z.max() < 1
+    assert abs(z.mean().item() - 0.5) < 0.01 and abs(z.var().item() - 1 / 12) < 0.005  # U(0, 1): mean ½, variance 1/12
+    assert not torch.equal(z[0], z[1])  # each sequence its own noise
+    # no correlation between neighbouring steps or sequences: independent draws
+    assert abs(torch.corrcoef(torch.stack([z[:, 0, 0], z[:, 1, 0]]))[0, 1].item()) < 0.05
+    assert abs(torch.corrcoef(torch.stack([z[:-1, 0, 0], z[1:, 0, 0]]))[0, 1].item()) < 0.05
+
+
+def test_the_supervised_loss_compares_each_prediction_with_the_next_step():
+    """Aligning s(h)_t with h_t instead of h_{t+1}, a reported port's bug, lets the identity map win."""
+    h = torch.rand(3, 6, 4)
+    next_step = torch.cat([h[:, 1:], torch.zeros(3, 1, 4)], dim=1)  # a perfect one-step-ahead predictor
+    assert supervised_loss(h, next_step).item() == 0
+    assert supervised_loss(h, h).item() == pytest.approx((h[:, 1:] - h[:, :-1]).pow(2).mean().item())
+    assert supervised_loss(h, h).item() > 0.05
+
+
+def test_moment_loss_by_hand_without_a_square_root_around_it():
+    real = torch.tensor([[[0.0]], [[2.0]]])  # per (step, feature): mean 1, population std 1
+    generated = torch.tensor([[[0.0]], [[6.0]]])  # mean 3, std 3
+    expected = abs(math.sqrt(9 + 1e-6) - math.sqrt(1 + 1e-6)) + abs(3 - 1)
+    assert moment_loss(generated, real).item() == pytest.approx(expected, rel=1e-6)  # 4, not √4
+
+
+def test_phases_train_the_right_networks():
+    model = small()
+    optimizers = model.configure_optimizers()
+    assert set(optimizers) == {"embedding", "generator", "discriminator"}
+    x = genlab.data.sines(16, 8, 2, seed=0)
+    trained = []
+    for step in range(6):
+        before = snapshot(model)
+        out = model.train_step(x, optimizers, step)
+        assert set(out) == {"reconstruction", "supervised", "generator", "discriminator"}  # the same every step
+        assert all(math.isfinite(v.item()) for v in out.values())
+        trained.append((model.phase(step), moved(before, model)))
+    assert trained[0] == ("embedding", {"embedder", "recovery"})
+    # the supervisor learns on real latent sequences; the generator is in its optimizer but gets no gradient
+    assert trained[2] == ("supervised", {"supervisor"})
+    # joint: every network, the embedder included (a port forgot E_loss.backward())
+    assert trained[4] == ("joint", {"embedder", "recovery", "generator", "supervisor", "discriminator"})
+
+
+def test_ablations_and_the_discriminator_threshold():
+    x = genlab.data.sines(16, 8, 2, seed=0)
+    frozen = small(joint_embedding=False, d_threshold=1e9, embedding_steps=0, supervised_steps=0)
+    before = snapshot(frozen)
+    frozen.train_step(x, frozen.configure_optimizers(), 0)
+    # a discriminator whose loss is below the threshold does not step; without joint embedding neither do e, r
+    assert moved(before, frozen) == {"generator", "supervisor"}
+
+    data_space = small(embedding=False)
+    assert isinstance(data_space.embedder, torch.nn.Identity) and data_space.latent_dim == 2
+    assert data_space.phase(0) == "supervised" and "embedding" not in data_space.configure_optimizers()
+    assert data_space.sample(3).shape == (3, 8, 2)
+
+    unsupervised = small(supervised_loss=False)
+    before = snapshot(unsupervised)
+    out = unsupervised.train_step(x, unsupervised.configure_optimizers(), 2)  # the supervised phase
+    assert moved(before, unsupervised) == set() and out["supervised"] > 0  # measured, not trained
+
+
+def test_resume_across_phase_boundaries_is_exact(tmp_path):
+    x = genlab.data.sines(64, 8, 2, seed=0)
+    full = small()
+    history = genlab.fit(full, x, steps=7, batch_size=16, seed=1)
+    path = tmp_path / "timegan.pt"
+    genlab.fit(small(), x, steps=1, batch_size=16, seed=1, checkpoint=path)  # stopped inside phase 1
+    resumed = small()
+    resumed_history = genlab.fit(resumed, x, steps=7, batch_size=16, seed=1, checkpoint=path, resume=True)
+    assert resumed_history == history
+    assert all(torch.equal(a, b) for a, b in zip(full.state_dict().values(), resumed.state_dict().values()))
+
+
+def test_data_outside_the_unit_interval_is_refused_with_the_remedy():
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\].*min-max"):
+        genlab.fit(small(), genlab.data.sines(16, 8, 2, seed=0) - 1, steps=1, batch_size=8)
+    with pytest.raises(ValueError, match="length must be at least 2"):
+        TimeGAN(2, 1)
+    with pytest.raises(ValueError, match="embedding_steps must be"):
+        TimeGAN(2, 8, embedding_steps=-1)
+    with pytest.raises(ValueError, match="gamma"):
+        TimeGAN(2, 8, gamma=float("nan"))
