@@ -209,3 +209,26 @@ def test_every_ring_row_runs_end_to_end(quick_recipes, tmp_path, monkeypatch):
     assert rows["true data"]["all_modes"]["mean"] == 1 and rows["true data"]["mmd"]["mean"] < 0.01 < rows["GAN"]["mmd"]["mean"]
     saved = json.loads((tmp_path / "ring.json").read_text())
     assert saved["published"][0]["source"] == "Lin et al. 2018, Table 1"
+
+
+def test_chapter_seven_ring_rows_run_end_to_end(quick_recipes, tmp_path, monkeypatch):
+    monkeypatch.setattr(quick_recipes, "N_SAMPLES", 500)
+    rows = ["VAE-GAN", "AAE", "BiGAN", "ALI", "MDN-RNN"]
+    assert not set(rows) & set(quick_recipes.RING.default_models)  # run only when asked for
+    summary = bench.run(quick_recipes.RING, seeds=[0], models=rows, references=False, out=tmp_path, log=None)
+    result = {r["row"]: r for r in summary["rows"]}
+    assert set(result) == set(rows)
+    for row in result.values():
+        assert 0 <= row["modes"]["mean"] <= 8 and 0 <= row["high_quality"]["mean"] <= 1
+    # the autoregressive model has an exact likelihood; the adversarial hybrids none
+    assert math.isfinite(result["MDN-RNN"]["nll"]["mean"]) and math.isnan(result["ALI"]["nll"]["mean"])
+
+
+def test_sines_gan_rows_run_end_to_end():
+    from genlab.bench import sines
+
+    assert set(sines.GAN_RECIPES) <= set(sines.BENCHMARK.models) and sines.BENCHMARK.default_models == ["SequenceRNN"]
+    for name in sines.GAN_RECIPES:
+        values = sines.BENCHMARK.models[name](0, "cpu", n=64, steps=3, discriminative_iterations=2,
+                                              predictive_iterations=2)
+        assert 0 <= values["discriminative"] <= 0.5 and values["predictive"] > 0

@@ -143,6 +143,40 @@ def train_and_score_sequence_rnn(
     return score(real, generated, seed, device, **sizes)
 
 
+# --- GAN × RNN rows (chapter 7): run them with --models ------------------------------------
+
+# Each recipe: the model (built after torch.manual_seed(seed)), its steps and batch size.
+# Budgets are set to about ten minutes of one CPU thread each.
+GAN_RECIPES = {
+    "C-RNN-GAN": (lambda: genlab.RecurrentGAN.crnngan(FEATURES, LENGTH, hidden=64, output="sigmoid"), 4_000, 128),
+    "RCGAN": (lambda: genlab.RecurrentGAN.rcgan(FEATURES, LENGTH, hidden=64, output="sigmoid"), 8_000, 128),
+    "TimeGAN": (lambda: genlab.TimeGAN(FEATURES, LENGTH, embedding_steps=1_000, supervised_steps=1_000), 4_000, 128),
+}
+
+
+def train_gan(name: str, seed: int, device: torch.device | str | None = None, *, n: int = N_SEQUENCES,
+              steps: int | None = None) -> genlab.GenerativeModel:
+    """Row `name`'s model trained on the real sines of `seed` (`steps` overrides the recipe's budget)."""
+    make, budget, batch_size = GAN_RECIPES[name]
+    device = torch.device(device) if device is not None else genlab.device()
+    real = sines(n, LENGTH, FEATURES, seed=seed)
+    torch.manual_seed(seed)
+    model = make()
+    genlab.fit(model, real, steps=budget if steps is None else steps, batch_size=min(batch_size, n), device=device,
+               seed=seed, progress=False)
+    return model
+
+
+def _gan_row(name: str):
+    def runner(seed: int, device: torch.device | str | None = None, *, n: int = N_SEQUENCES, steps: int | None = None,
+               **sizes) -> dict[str, float]:
+        model = train_gan(name, seed, device, n=n, steps=steps)
+        generated = model.sample(n, generator=torch.Generator(device=model.device).manual_seed(seed + MODEL_SAMPLES))
+        return score(sines(n, LENGTH, FEATURES, seed=seed), generated, seed, device, **sizes)
+
+    return runner
+
+
 BENCHMARK = Benchmark(
     name="sines",
     title="TimeGAN sines: 10,000 sequences × 24 steps × 5 features",
@@ -150,7 +184,7 @@ BENCHMARK = Benchmark(
         Column("discriminative", "discriminative ↓", "{:.3f}"),
         Column("predictive", "predictive ↓", "{:.3f}"),
     ],
-    models={"SequenceRNN": train_and_score_sequence_rnn},
+    models={"SequenceRNN": train_and_score_sequence_rnn, **{name: _gan_row(name) for name in GAN_RECIPES}},
     default_models=["SequenceRNN"],
     references={
         "true data": score_true_data,
