@@ -23,7 +23,7 @@ from torch import Tensor
 
 import genlab
 from genlab.bench.common import Benchmark, Column, Published
-from genlab.data import sines
+from genlab.data import Scaler, sines
 from genlab.metrics.sequences import discriminative_score, predictive_score
 from genlab.models import SequenceRNN
 
@@ -155,23 +155,29 @@ GAN_RECIPES = {
 
 
 def train_gan(name: str, seed: int, device: torch.device | str | None = None, *, n: int = N_SEQUENCES,
-              steps: int | None = None) -> genlab.GenerativeModel:
-    """Row `name`'s model trained on the real sines of `seed` (`steps` overrides the recipe's budget)."""
+              steps: int | None = None) -> tuple[genlab.GenerativeModel, Scaler]:
+    """Row `name`'s model trained on the real sines of `seed` (`steps` overrides the recipe's budget).
+
+    Each feature is min-max scaled to [0, 1] first, as the official TimeGAN code does (the sines
+    span only about [0.5, 1]); returns the model and the scaler that maps its samples back.
+    """
     make, budget, batch_size = GAN_RECIPES[name]
     device = torch.device(device) if device is not None else genlab.device()
     real = sines(n, LENGTH, FEATURES, seed=seed)
+    scaler = Scaler("minmax").fit(real)
     torch.manual_seed(seed)
     model = make()
-    genlab.fit(model, real, steps=budget if steps is None else steps, batch_size=min(batch_size, n), device=device,
-               seed=seed, progress=False)
-    return model
+    genlab.fit(model, scaler.transform(real), steps=budget if steps is None else steps,
+               batch_size=min(batch_size, n), device=device, seed=seed, progress=False)
+    return model, scaler
 
 
 def _gan_row(name: str):
     def runner(seed: int, device: torch.device | str | None = None, *, n: int = N_SEQUENCES, steps: int | None = None,
                **sizes) -> dict[str, float]:
-        model = train_gan(name, seed, device, n=n, steps=steps)
-        generated = model.sample(n, generator=torch.Generator(device=model.device).manual_seed(seed + MODEL_SAMPLES))
+        model, scaler = train_gan(name, seed, device, n=n, steps=steps)
+        generator = torch.Generator(device=model.device).manual_seed(seed + MODEL_SAMPLES)
+        generated = scaler.inverse_transform(model.sample(n, generator=generator).cpu())
         return score(sines(n, LENGTH, FEATURES, seed=seed), generated, seed, device, **sizes)
 
     return runner
