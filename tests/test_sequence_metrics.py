@@ -8,7 +8,8 @@ import torch
 from genlab.bench import common
 from genlab.bench import sines as bench
 from genlab.data import sines
-from genlab.metrics import discriminative_score, predictive_score, repeat_score
+import genlab
+from genlab.metrics import SequenceClassifier, discriminative_score, predictive_score, repeat_score
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -227,3 +228,33 @@ def test_sines_benchmark_runs_end_to_end_with_tiny_sizes():
     assert again == {k: first[k] for k in again}  # deterministic for a seed on the CPU
     assert [p.model for p in bench.BENCHMARK.published] == ["TimeGAN"]
     assert bench.BENCHMARK.error == "sd"
+
+
+def _digit_rows():
+    """The 8×8 digits read row by row: 8 steps of 8 features, and their labels; halves split at random."""
+    images, labels = genlab.data.digits((0, 1)).tensors
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
+    x = images.reshape(-1, 8, 8)[order]
+    return (x[:899], labels[order][:899]), (x[899:], labels[order][899:])
+
+
+def test_sequence_classifier_reads_digit_rows_and_fails_on_shuffled_labels():
+    (x, y), (x_test, y_test) = _digit_rows()
+    trtr = SequenceClassifier.fit(x, y, 10, seed=0, iterations=600)
+    assert trtr.accuracy(x_test, y_test) > 0.8  # train on real, test on real (chance 0.1)
+    shuffled = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(1))]
+    assert SequenceClassifier.fit(x, shuffled, 10, seed=0, iterations=600).accuracy(x_test, y_test) < 0.25
+    again = SequenceClassifier.fit(x, y, 10, seed=0, iterations=600)
+    assert torch.equal(trtr(x_test), again(x_test))  # a seed fixes it
+
+
+def test_sequence_classifier_refuses_bad_labels():
+    (x, y), _ = _digit_rows()
+    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.4"):
+        SequenceClassifier.fit(x, y, 5, iterations=1)
+    with pytest.raises(TypeError, match="integer tensor"):
+        SequenceClassifier.fit(x, y.float(), 10, iterations=1)
+    with pytest.raises(ValueError, match=r"labels must have shape \(899,\)"):
+        SequenceClassifier.fit(x, y[:10], 10, iterations=1)
+    with pytest.raises(ValueError, match="classes must be"):
+        SequenceClassifier.fit(x, y, 1, iterations=1)

@@ -20,7 +20,13 @@ from genlab.metrics.images import (
     split_halves,
 )
 from genlab.metrics.modes import MixtureMMD, ModeCoverage, mixture_mmd, mode_coverage
-from genlab.metrics.sequences import RepeatedScore, discriminative_score, predictive_score, repeat_score
+from genlab.metrics.sequences import (
+    RepeatedScore,
+    SequenceClassifier,
+    discriminative_score,
+    predictive_score,
+    repeat_score,
+)
 from genlab.metrics.stacked import StackedModes, stacked_modes
 
 __all__ = [
@@ -47,6 +53,7 @@ __all__ = [
     "predictive_score",
     "real_floor",
     "repeat_score",
+    "SequenceClassifier",
     "sharpness",
     "split_halves",
     "stacked_modes",

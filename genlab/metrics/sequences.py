@@ -199,6 +199,71 @@ def predictive_score(
     return error.item()
 
 
+class SequenceClassifier(nn.Module):
+    """A GRU that reads a sequence and names its class: the judge of TSTR and of conditional generators.
+
+    Train-on-synthetic, test-on-real (TSTR; Esteban et al., 2017): fit it on generated
+    (sequence, label) pairs and measure its accuracy on real ones; the same classifier fit on
+    real pairs (TRTR) is the reference. Fit on real pairs, it also checks a conditional
+    generator: does it recognise the class each sample was asked for?
+
+    Build it with `SequenceClassifier.fit(x, labels, classes, seed=…)`; (B, T, F) -> logits (B, classes).
+    """
+
+    def __init__(self, features: int, classes: int, hidden: int, generator: torch.Generator) -> None:
+        super().__init__()
+        check_count(classes, "classes", minimum=2)
+        self.gru = PostHocGRU(features, hidden, per_step=False, generator=generator).gru
+        self.readout = nn.Linear(hidden, classes, device="meta").to_empty(device="cpu")
+        bound = 1 / math.sqrt(hidden)
+        with torch.no_grad():
+            for p in self.readout.parameters():
+                p.uniform_(-bound, bound, generator=generator)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.readout(self.gru(x)[1][-1])
+
+    @classmethod
+    def fit(
+        cls,
+        x: Tensor,
+        labels: Tensor,
+        classes: int,
+        *,
+        seed: int = 0,
+        iterations: int = 2000,
+        hidden: int = 32,
+        batch_size: int = BATCH_SIZE,
+        lr: float = LEARNING_RATE,
+        device: str | torch.device | None = None,
+    ) -> SequenceClassifier:
+        """A classifier trained with Adam on random batches of (x (N, T, F), labels (N,) in 0..classes−1)."""
+        _check_sequences(x=x)
+        _check_sizes(iterations, batch_size, lr)
+        check_count(classes, "classes", minimum=2)
+        labels = _check_labels(labels, len(x), classes)
+        dev = _device(device, x)
+        g = torch.Generator().manual_seed(check_seed(seed))
+        net = cls(x.shape[-1], classes, check_count(hidden, "hidden", minimum=1), g).to(dev)
+        x, labels = x.to(dev, torch.float32), labels.to(dev)
+        opt = torch.optim.Adam(net.parameters(), lr=lr)
+        for _ in range(iterations):
+            idx = _batch(len(x), batch_size, g).to(dev)
+            loss = F.cross_entropy(net(x[idx]), labels[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return net.eval()
+
+    @torch.no_grad()
+    def accuracy(self, x: Tensor, labels: Tensor) -> float:
+        """The share of sequences x (N, T, F) whose predicted class is their label (N,)."""
+        _check_sequences(x=x)
+        labels = _check_labels(labels, len(x), self.readout.out_features)
+        device = self.readout.weight.device
+        return (self(x.to(device, torch.float32)).argmax(-1) == labels.to(device)).float().mean().item()
+
+
 class RepeatedScore(NamedTuple):
     """A score repeated over seeds: mean, sample standard deviation (n − 1) and the values."""
 
@@ -246,6 +311,16 @@ def _check_sequences(**sets: Tensor) -> None:
             raise ValueError(
                 f"{first} has sequences of shape (T, F) = {tuple(a.shape[1:])} but {name} has {tuple(b.shape[1:])}"
             )
+
+
+def _check_labels(labels: object, n: int, classes: int) -> Tensor:
+    if not isinstance(labels, Tensor) or labels.is_floating_point() or labels.dtype == torch.bool:
+        raise TypeError(f"labels must be an integer tensor of classes, got {getattr(labels, 'dtype', type(labels).__name__)}")
+    if labels.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},), one per sequence, got {tuple(labels.shape)}")
+    if n and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"labels must lie in 0..{classes - 1}, got {labels.min().item()}..{labels.max().item()}")
+    return labels.long()
 
 
 def _check_sizes(iterations: int, batch_size: int, lr: float) -> None:
