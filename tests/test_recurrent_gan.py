@@ -116,5 +116,15 @@ def test_bounded_outputs_and_bad_arguments():
         RecurrentGAN(2, 5, cell="transformer")
     with pytest.raises(ValueError, match="noise_dim must be"):
         RecurrentGAN(2, 5, noise_dim=0)
+    with pytest.raises(ValueError, match="d_lr"):
+        RecurrentGAN(2, 5, d_lr=0)
     with pytest.raises(ValueError, match="conditional: pass fit the data as"):
         genlab.fit(RecurrentGAN.rcgan(2, 5, classes=3), torch.rand(16, 5, 2), steps=1, batch_size=8)
+
+
+def test_two_time_scales():
+    optimizers = RecurrentGAN.rcgan(2, 5, hidden=8, lr=1e-4, d_lr=4e-4).configure_optimizers()
+    assert optimizers["generator"].param_groups[0]["lr"] == 1e-4
+    assert optimizers["discriminator"].param_groups[0]["lr"] == 4e-4
+    same = RecurrentGAN.rcgan(2, 5, hidden=8, lr=3e-4).configure_optimizers()
+    assert same["generator"].param_groups[0]["lr"] == same["discriminator"].param_groups[0]["lr"] == 3e-4

@@ -72,6 +72,9 @@ class RecurrentGAN(GenerativeModel):
         output: G's output layer: "linear" (unbounded), "sigmoid" (data in [0, 1]) or
             "tanh" (data in [−1, 1]); a bounded output makes `fit` refuse data outside it.
         lr, betas: Adam settings of both players.
+        d_lr: the discriminator's learning rate when it should differ from the generator's
+            (two time-scales, Heusel et al., 2017); None: lr. A recurrent discriminator
+            at the generator's rate tends to stay at chance while the generator keeps ahead.
         clip_norm: each player's gradient norm is clipped to this before its step; None: off.
 
     Optimizers: "discriminator" and "generator".
@@ -94,6 +97,7 @@ class RecurrentGAN(GenerativeModel):
         output: str = "linear",
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.5, 0.999),
+        d_lr: float | None = None,
         clip_norm: float | None = None,
     ) -> None:
         super().__init__()
@@ -109,6 +113,8 @@ class RecurrentGAN(GenerativeModel):
                             ("feature_matching", feature_matching)):
             check_flag(value, name)
         check_positive(lr, "lr")
+        if d_lr is not None:
+            check_positive(d_lr, "d_lr (or None for the generator's lr)")
         if clip_norm is not None:
             check_positive(clip_norm, "clip_norm (or None for no clipping)")
         self.features, self.length, self.noise_dim, self.classes = features, length, noise_dim, classes
@@ -117,6 +123,7 @@ class RecurrentGAN(GenerativeModel):
         self.feature_matching = bool(feature_matching)
         self.output, self.value_range = output, OUTPUTS[output]
         self.lr, self.betas, self.clip_norm = lr, tuple(betas), clip_norm
+        self.d_lr = lr if d_lr is None else d_lr
 
         g_inputs = noise_dim + classes + (features if feed_previous else 0)
         self.g_rnn = recurrent(cell, g_inputs, hidden, layers)
@@ -142,7 +149,7 @@ class RecurrentGAN(GenerativeModel):
         generator = [*self.g_rnn.parameters(), *self.g_out.parameters()]
         discriminator = [*self.d_rnn.parameters(), *self.d_out.parameters()]
         return {
-            "discriminator": torch.optim.Adam(discriminator, lr=self.lr, betas=self.betas),
+            "discriminator": torch.optim.Adam(discriminator, lr=self.d_lr, betas=self.betas),
             "generator": torch.optim.Adam(generator, lr=self.lr, betas=self.betas),
         }
 
