@@ -47,23 +47,26 @@ TRAIN_FRACTION = 0.8  # the discriminative score's 80/20 split
 class PostHocGRU(nn.Module):
     """A one-layer GRU with a linear read-out: the network both scores train.
 
-    per_step=False: (B, T, inputs) -> (B, 1), one logit from the last hidden state (classifier).
-    per_step=True:  (B, T, inputs) -> (B, T, 1), one output per step (next-step predictor).
+    per_step=False: (B, T, inputs) -> (B, outputs), from the last hidden state (classifier).
+    per_step=True:  (B, T, inputs) -> (B, T, outputs), one output per step (next-step predictor).
 
     The weights are drawn from `generator` (uniform ±1/√hidden, torch's own GRU rule), not
     from the global random state, so building one does not disturb the caller's seeds.
     """
 
-    def __init__(self, inputs: int, hidden: int, *, per_step: bool, generator: torch.Generator) -> None:
+    def __init__(
+        self, inputs: int, hidden: int, *, per_step: bool, generator: torch.Generator, outputs: int = 1
+    ) -> None:
         check_count(inputs, "inputs", minimum=1)
         check_count(hidden, "hidden", minimum=1)
+        check_count(outputs, "outputs", minimum=1)
         if not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
         super().__init__()
         self.per_step = per_step
         # Built without initialising ("meta" tensors), then given memory and drawn from `generator`.
         self.gru = nn.GRU(inputs, hidden, batch_first=True, device="meta")
-        self.readout = nn.Linear(hidden, 1, device="meta")
+        self.readout = nn.Linear(hidden, outputs, device="meta")
         self.to_empty(device="cpu")
         bound = 1 / math.sqrt(hidden)
         with torch.no_grad():
@@ -199,7 +202,7 @@ def predictive_score(
     return error.item()
 
 
-class SequenceClassifier(nn.Module):
+class SequenceClassifier(PostHocGRU):
     """A GRU that reads a sequence and names its class: the judge of TSTR and of conditional generators.
 
     Train-on-synthetic, test-on-real (TSTR; Esteban et al., 2017): fit it on generated
@@ -211,17 +214,8 @@ class SequenceClassifier(nn.Module):
     """
 
     def __init__(self, features: int, classes: int, hidden: int, generator: torch.Generator) -> None:
-        super().__init__()
         check_count(classes, "classes", minimum=2)
-        self.gru = PostHocGRU(features, hidden, per_step=False, generator=generator).gru
-        self.readout = nn.Linear(hidden, classes, device="meta").to_empty(device="cpu")
-        bound = 1 / math.sqrt(hidden)
-        with torch.no_grad():
-            for p in self.readout.parameters():
-                p.uniform_(-bound, bound, generator=generator)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.readout(self.gru(x)[1][-1])
+        super().__init__(features, hidden, per_step=False, generator=generator, outputs=classes)
 
     @classmethod
     def fit(
