@@ -232,3 +232,22 @@ def test_sines_gan_rows_run_end_to_end():
         values = sines.BENCHMARK.models[name](0, "cpu", n=64, steps=3, discriminative_iterations=2,
                                               predictive_iterations=2)
         assert 0 <= values["discriminative"] <= 0.5 and values["predictive"] > 0
+
+
+def test_digit_rows_benchmark_scores_rcgan_against_train_on_real(monkeypatch):
+    from genlab.bench import digit_rows
+
+    x_train, y_train, x_held, y_held = digit_rows.digit_rows()
+    assert x_train.shape == (898, 8, 8) and x_held.shape == (899, 8, 8)
+    assert 0 <= x_train.min() and x_train.max() <= 1 and len(y_train) == 898
+    monkeypatch.setattr(digit_rows, "CLASSIFIER_ITERATIONS", 300)
+    real = digit_rows.BENCHMARK.references["real (TRTR)"](0, "cpu")
+    assert real["tstr"] > 0.6  # the rows carry the class
+    # a "generator" that returns held-out digits of the wrong class: TSTR and agreement collapse
+    wrong = digit_rows.score(x_held, (y_held + 1) % 10, seed=0)
+    assert wrong["tstr"] < 0.2 and wrong["agree"] < 0.2
+    # and the real held-out digits with their own labels agree as well as TRTR
+    right = digit_rows.score(x_held, y_held, seed=0)
+    assert right["agree"] == real["agree"]
+    values = digit_rows.BENCHMARK.models["RCGAN"](0, "cpu", steps=3)
+    assert 0 <= values["tstr"] <= 1 and 0 <= values["agree"] <= 1

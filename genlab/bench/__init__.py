@@ -16,6 +16,7 @@ REGISTRY = {
     "grid": ("genlab.bench.toy2d", "GRID"),
     "stacked-digits": ("genlab.bench.stacked", "BENCHMARK"),
     "digits": ("genlab.bench.digits", "BENCHMARK"),
+    "digit-rows": ("genlab.bench.digit_rows", "BENCHMARK"),
     "sines": ("genlab.bench.sines", "BENCHMARK"),
 }
 

@@ -148,17 +148,22 @@ def predictive_score(
     hidden: int | None = None,
     device: str | torch.device | None = None,
     *,
+    target: str = "last",
     batch_size: int = BATCH_SIZE,
     lr: float = LEARNING_RATE,
 ) -> float:
     """Mean absolute error on `test` of a next-step predictor trained on `train` (TSTR).
 
-    The predictor reads features 1, …, F − 1 at steps 1, …, T − 1 and predicts feature F at
-    steps 2, …, T through a sigmoid, so the data should lie in [0, 1].
+    With target="last" (TimeGAN's score) the predictor reads features 1, …, F − 1 at steps
+    1, …, T − 1 and predicts feature F at steps 2, …, T; with target="next" (for a series
+    of one feature, where "the others" do not exist) it reads all F features at steps
+    1, …, T − 1 and predicts all of them one step ahead. Predictions go through a sigmoid,
+    so the data should lie in [0, 1].
 
     Args:
         train: the sequences the predictor learns from (N, T, F): generated ones to score a
-            generator, real ones (disjoint from `test`) for the floor. F ≥ 2, T ≥ 2.
+            generator, real ones (disjoint from `test`) for the floor. T ≥ 2, and F ≥ 2
+            for target="last".
         test: real sequences (M, T, F) to measure the error on.
         seed: fixes the initial weights and the batches.
         iterations: Adam steps on random batches of `batch_size` training sequences.
@@ -170,10 +175,13 @@ def predictive_score(
     _check_sequences(train=train, test=test)
     _check_sizes(iterations, batch_size, lr)
     _, length, features = train.shape
-    if features < 2:
+    if target not in ("last", "next"):
+        raise ValueError(f"target must be 'last' (TimeGAN's score) or 'next' (every feature one step ahead), "
+                         f"got {target!r}")
+    if target == "last" and features < 2:
         raise ValueError(
             f"train and test need at least 2 features for the predictive score (it predicts the last from "
-            f"the others), got {features}"
+            f"the others), got {features}; for a single series use target='next'"
         )
     if length < 2:
         raise ValueError(f"train and test need sequences of at least 2 steps for the predictive score, got {length}")
@@ -183,11 +191,14 @@ def predictive_score(
 
     def inputs_and_targets(x: Tensor) -> tuple[Tensor, Tensor]:
         x = x.to(dev, torch.float32)
+        if target == "next":
+            return x[:, :-1], x[:, 1:]  # (B, T−1, F) -> (B, T−1, F)
         return x[:, :-1, :-1], x[:, 1:, -1:]  # (B, T−1, F−1) -> (B, T−1, 1)
 
     train_x, train_y = inputs_and_targets(train)
     test_x, test_y = inputs_and_targets(test)
-    net = PostHocGRU(features - 1, hidden, per_step=True, generator=g).to(dev)
+    inputs, outputs = (features, features) if target == "next" else (features - 1, 1)
+    net = PostHocGRU(inputs, hidden, per_step=True, generator=g, outputs=outputs).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     for _ in range(iterations):
         idx = _batch(len(train_x), batch_size, g).to(dev)
