@@ -1,12 +1,14 @@
 """The benchmark harness and the ring/grid benchmark."""
 
 import dataclasses
+import functools
 import json
 import math
 
 import pytest
 import torch
 
+import genlab
 from genlab import bench
 from genlab.bench import Benchmark, Column, Published
 from genlab.bench.__main__ import main
@@ -251,3 +253,23 @@ def test_digit_rows_benchmark_scores_rcgan_against_train_on_real(monkeypatch):
     assert right["agree"] == real["agree"]
     values = digit_rows.BENCHMARK.models["RCGAN"](0, "cpu", steps=3)
     assert 0 <= values["tstr"] <= 1 and 0 <= values["agree"] <= 1
+
+
+def test_co2_benchmark_windows_come_from_two_periods_and_every_row_runs(monkeypatch):
+    from genlab.bench import co2
+
+    train, held_out, scaler = co2.co2_windows()
+    assert train.shape == (1804, 24, 1) and held_out.shape == (434, 24, 1)
+    assert train.min() == 0 and train.max() == 1  # scaled to the training windows' range
+    # each window is centred on its own mean (in ppm): the level is left to the trend
+    assert scaler.inverse_transform(train).mean(dim=1).abs().max() < 1e-4
+    # the held-out windows continue the series: the first starts where the training part ends
+    _, values = genlab.data.co2()
+    assert torch.allclose(scaler.inverse_transform(held_out[0]).squeeze(-1).double(),
+                          values[1827:1851] - values[1827:1851].mean(), atol=1e-4)
+    monkeypatch.setattr(co2, "DISCRIMINATIVE_ITERATIONS", 3)
+    monkeypatch.setattr(co2, "PREDICTIVE_ITERATIONS", 3)
+    for runner in [*co2.BENCHMARK.references.values(),
+                   *(functools.partial(run, steps=3) for run in co2.BENCHMARK.models.values())]:
+        values = runner(0, "cpu")
+        assert 0 <= values["discriminative"] <= 0.5 and 0 < values["predictive"] < 1

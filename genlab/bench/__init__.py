@@ -18,6 +18,7 @@ REGISTRY = {
     "digits": ("genlab.bench.digits", "BENCHMARK"),
     "digit-rows": ("genlab.bench.digit_rows", "BENCHMARK"),
     "sines": ("genlab.bench.sines", "BENCHMARK"),
+    "co2": ("genlab.bench.co2", "BENCHMARK"),
 }
 
 

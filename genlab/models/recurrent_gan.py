@@ -67,6 +67,9 @@ class RecurrentGAN(GenerativeModel):
         cell: "lstm" (both papers), "gru" or "rnn".
         bidirectional: D reads the sequence both ways (C-RNN-GAN) or forward only (RCGAN).
         feed_previous: G's input at step t includes its own output at t − 1 (C-RNN-GAN).
+        noise: "step" draws fresh noise for every step (both papers); "sequence" draws one
+            vector per sequence and feeds it at every step, so whatever varies from one
+            sequence to another (a frequency, a phase) is set once and kept.
         feature_matching: G minimises the feature-matching loss instead of the GAN loss.
         classes: K > 0 for a label-conditioned model (RCGAN); data are (sequences, labels).
         output: G's output layer: "linear" (unbounded), "sigmoid" (data in [0, 1]) or
@@ -92,6 +95,7 @@ class RecurrentGAN(GenerativeModel):
         cell: str = "lstm",
         bidirectional: bool = False,
         feed_previous: bool = False,
+        noise: str = "step",
         feature_matching: bool = False,
         classes: int = 0,
         output: str = "linear",
@@ -107,6 +111,9 @@ class RecurrentGAN(GenerativeModel):
         check_count(classes, "classes", minimum=0)
         if cell not in RECURRENT_CELLS:
             raise ValueError(f"unknown cell {cell!r}; choose one of {tuple(RECURRENT_CELLS)}")
+        if noise not in ("step", "sequence"):
+            raise ValueError(f"noise must be 'step' (fresh at every step) or 'sequence' (one draw per sequence), "
+                             f"got {noise!r}")
         if output not in OUTPUTS:
             raise ValueError(f"unknown output {output!r}; choose one of {tuple(OUTPUTS)}")
         for name, value in (("bidirectional", bidirectional), ("feed_previous", feed_previous),
@@ -120,7 +127,7 @@ class RecurrentGAN(GenerativeModel):
         self.features, self.length, self.noise_dim, self.classes = features, length, noise_dim, classes
         self.data_shape = (length, features)
         self.bidirectional, self.feed_previous = bool(bidirectional), bool(feed_previous)
-        self.feature_matching = bool(feature_matching)
+        self.feature_matching, self.noise_per = bool(feature_matching), noise
         self.output, self.value_range = output, OUTPUTS[output]
         self.lr, self.betas, self.clip_norm = lr, tuple(betas), clip_norm
         self.d_lr = lr if d_lr is None else d_lr
@@ -162,7 +169,11 @@ class RecurrentGAN(GenerativeModel):
     # --- the two networks ------------------------------------------------------------------
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """Fresh noise for n sequences, z_t ~ N(0, I) at every step: (n, length, noise_dim)."""
+        """Noise for n sequences, (n, length, noise_dim): z_t ~ N(0, I) drawn at every step, or (noise="sequence")
+        one z ~ N(0, I) per sequence repeated at every step."""
+        if self.noise_per == "sequence":
+            z = torch.randn(n, 1, self.noise_dim, device=self.device, generator=generator)
+            return z.expand(-1, self.length, -1)
         return torch.randn(n, self.length, self.noise_dim, device=self.device, generator=generator)
 
     def _squash(self, x: Tensor) -> Tensor:
