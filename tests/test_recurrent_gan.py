@@ -110,6 +110,8 @@ def test_bounded_outputs_and_bad_arguments():
     assert samples.min() >= 0 and samples.max() <= 1
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\].*output='linear'"):
         genlab.fit(model, torch.rand(16, 5, 2) * 3, steps=1, batch_size=8)
+    with pytest.raises(ValueError, match="noise must be 'step'.*got 'once'"):
+        RecurrentGAN(2, 5, noise="once")
     with pytest.raises(ValueError, match="unknown output"):
         RecurrentGAN(2, 5, output="relu")
     with pytest.raises(ValueError, match="unknown cell"):
@@ -128,3 +130,14 @@ def test_two_time_scales():
     assert optimizers["discriminator"].param_groups[0]["lr"] == 4e-4
     same = RecurrentGAN.rcgan(2, 5, hidden=8, lr=3e-4).configure_optimizers()
     assert same["generator"].param_groups[0]["lr"] == same["discriminator"].param_groups[0]["lr"] == 3e-4
+
+
+def test_sequence_noise_is_one_draw_per_sequence_fed_at_every_step():
+    model = RecurrentGAN.rcgan(2, 6, hidden=8, noise="sequence")
+    z = model.noise(4, generator=torch.Generator().manual_seed(0))
+    assert z.shape == (4, 6, model.noise_dim)
+    assert torch.equal(z, z[:, :1].expand_as(z)) and not torch.equal(z[0], z[1])  # constant in time, not across sequences
+    step = RecurrentGAN.rcgan(2, 6, hidden=8).noise(4, generator=torch.Generator().manual_seed(0))
+    assert not torch.equal(step[:, 0], step[:, 1])  # the papers' noise: fresh at every step
+    samples = model.sample(4, generator=torch.Generator().manual_seed(1))
+    assert samples.shape == (4, 6, 2) and torch.equal(samples, model.sample(4, generator=torch.Generator().manual_seed(1)))
