@@ -153,9 +153,10 @@ GAN_RECIPES = {
     "C-RNN-GAN": (lambda: genlab.RecurrentGAN.crnngan(FEATURES, LENGTH, hidden=64, lr=1e-4, d_lr=4e-4),
                   6_000, 128, "linear"),
     "RCGAN": (lambda: genlab.RecurrentGAN.rcgan(FEATURES, LENGTH, hidden=64, lr=1e-4, d_lr=4e-4),
-              14_000, 128, "linear"),
-    "TimeGAN": (lambda: genlab.TimeGAN(FEATURES, LENGTH, embedding_steps=1_000, supervised_steps=1_000),
-                4_000, 128, None),
+              6_000, 128, "linear"),
+    "TimeGAN": (lambda: genlab.TimeGAN(FEATURES, LENGTH, embedding_steps=1_000, supervised_steps=1_000,
+                                       generator_updates=1, lr=5e-4),
+                5_000, 128, None),
 }
 
 
