@@ -56,11 +56,15 @@ def score(generated: torch.Tensor, requested: torch.Tensor, seed: int) -> dict[s
 
 
 def rcgan() -> genlab.RecurrentGAN:
-    """The row's RCGAN: LSTMs of 64 units, a sigmoid output for pixels in [0, 1], two time-scales."""
-    return genlab.RecurrentGAN.rcgan(8, 8, classes=CLASSES, hidden=64, output="sigmoid", lr=1e-4, d_lr=4e-4)
+    """The row's RCGAN: LSTMs of 64 units, a linear output, two time-scales.
+
+    (A sigmoid output, bounded like the pixels, saturates early and the generator collapses
+    to one constant sequence; the linear output's samples are clipped to [0, 1] instead.)
+    """
+    return genlab.RecurrentGAN.rcgan(8, 8, classes=CLASSES, hidden=64, lr=4e-4, d_lr=1.6e-3)
 
 
-RCGAN_RECIPE = dict(steps=6_000, batch_size=64, lr_decay="linear")
+RCGAN_RECIPE = dict(steps=10_000, batch_size=64, lr_decay="linear")
 
 
 def train_rcgan(seed: int, device: torch.device | str | None = None, *, steps: int | None = None) -> genlab.RecurrentGAN:
@@ -80,7 +84,7 @@ def train_and_score_rcgan(seed: int, device: torch.device | str | None = None, *
     _, _, _, y_held = digit_rows()
     g = torch.Generator(device=model.device).manual_seed(seed + SAMPLE_OFFSET)
     samples = model.sample(len(y_held), condition=y_held.to(model.device), generator=g)
-    return score(samples, y_held, seed)
+    return score(samples.clamp(0, 1), y_held, seed)  # pixels live in [0, 1]
 
 
 def real_rows(seed: int, device: torch.device | str | None = None) -> dict[str, float]:
@@ -107,7 +111,7 @@ BENCHMARK = Benchmark(
         "train on one half of the 1,797 digits (split seed 0); 898 samples, asked for the held-out labels",
         "judge: a GRU classifier of 32 units, 2,000 Adam steps (lr 1e-3, batches of 128); TSTR trains it on "
         "the samples, agree trains it on the real first half",
-        "RCGAN: LSTMs of 64 units, sigmoid output, Adam β = (0.5, 0.999) at lr 1e-4 (G) and 4e-4 (D) "
-        "decaying linearly to 0, 6,000 updates of 64",
+        "RCGAN: LSTMs of 64 units, linear output clipped to [0, 1], Adam β = (0.5, 0.999) at lr 4e-4 (G) "
+        "and 1.6e-3 (D) decaying linearly to 0, 10,000 updates of 64 (about a minute on one CPU core)",
     ],
 )
