@@ -181,10 +181,6 @@ class TimeGAN(GenerativeModel):
 
     def check_data(self, x: Tensor) -> None:
         super().check_data(x)
-        if torch.isnan(x).any():  # padding: the losses here average over every step, with no mask to skip it
-            raise ValueError("the training data contain NaN — padding? TimeGAN trains on sequences of one length "
-                             "and its squared errors have no mask: cut the series into windows of "
-                             f"{self.length} steps (genlab.data.windows) instead of padding shorter ones")
         self.check_inputs(x, "the training data", (0.0, 1.0),
                           ", the range of the recovery network's sigmoid: rescale each feature to [0, 1] "
                           "(min-max, as the official code does)")
