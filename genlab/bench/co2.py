@@ -88,7 +88,8 @@ def score_shuffled_steps(seed: int, device: torch.device | str | None = None) ->
 # Each recipe: the model (built after torch.manual_seed(seed)), its steps, batch size and
 # learning-rate schedule.
 RECIPES = {
-    "RCGAN": (lambda: genlab.RecurrentGAN.rcgan(1, LENGTH, hidden=64, lr=1e-4, d_lr=4e-4),
+    "RCGAN, noise per sequence": (lambda: genlab.RecurrentGAN.rcgan(1, LENGTH, hidden=64, lr=1e-4, d_lr=4e-4,
+                                                                    noise="sequence"),
               6_000, 128, "linear"),
     "SequenceRNN": (lambda: genlab.SequenceRNN(1, LENGTH, hidden=32, lr=3e-3), 3_000, 128, "linear"),
 }

@@ -154,6 +154,10 @@ GAN_RECIPES = {
                   6_000, 128, "linear"),
     "RCGAN": (lambda: genlab.RecurrentGAN.rcgan(FEATURES, LENGTH, hidden=64, lr=1e-4, d_lr=4e-4),
               6_000, 128, "linear"),
+    # RCGAN's noise is fresh at every step, and its curves come out jagged; one draw per sequence
+    # (RecurrentGAN's noise="sequence") sets each curve's shape once
+    "RCGAN, noise per sequence": (lambda: genlab.RecurrentGAN.rcgan(FEATURES, LENGTH, hidden=64, lr=1e-4, d_lr=4e-4,
+                                                                    noise="sequence"), 6_000, 128, "linear"),
     "TimeGAN": (lambda: genlab.TimeGAN(FEATURES, LENGTH, embedding_steps=1_000, supervised_steps=1_000,
                                        generator_updates=1, lr=5e-4),
                 5_000, 128, None),
