@@ -107,8 +107,8 @@ BENCHMARK = Benchmark(
     error="sd",
     notes=[
         "an analogue of RCGAN's MNIST-as-sequences experiment (Esteban et al., 2017), not a reproduction: "
-        "8×8 digits, 899 training sequences",
-        "train on one half of the 1,797 digits (split seed 0); 898 samples, asked for the held-out labels",
+        "8×8 digits, 898 training sequences",
+        "train on one half of the 1,797 digits (split seed 0); 899 samples, one per held-out digit, asked for its label",
         "judge: a GRU classifier of 32 units, 2,000 Adam steps (lr 1e-3, batches of 128); TSTR trains it on "
         "the samples, agree trains it on the real first half",
         "RCGAN: LSTMs of 64 units, linear output clipped to [0, 1], Adam β = (0.5, 0.999) at lr 4e-4 (G) "
