@@ -51,7 +51,7 @@ bench: install
 	$(BIN)/python benchmarks/rnn_sampling.py
 
 ## tables: regenerate the benchmark tables that chapters 5 and 7 read (book/*/results;
-## about 3.5 hours on 2 cores: ring, grid and digits 10 seeds, stacked digits and sines 3)
+## many hours on 2 cores; each line can be run alone)
 tables: install
 	$(BIN)/python -m genlab.bench ring --seeds 10 --threads 1 --out book/05_analysis/results --overwrite
 	$(BIN)/python -m genlab.bench grid --seeds 10 --threads 1 --out book/05_analysis/results --overwrite
@@ -59,6 +59,11 @@ tables: install
 	$(BIN)/python -m genlab.bench sines --seeds 3 --threads 1 --out book/05_analysis/results --overwrite
 	$(BIN)/python benchmarks/wgan_budget.py --seeds 3 --out book/05_analysis/results/wgan_budget.json --overwrite
 	$(BIN)/python -m genlab.bench digits --seeds 10 --threads 1 --out book/07_combining/results --overwrite
+	$(BIN)/python -m genlab.bench ring --seeds 10 --models VAE-GAN AAE BiGAN ALI MDN-RNN --threads 1 --out book/07_combining/results --overwrite
+	$(BIN)/python -m genlab.bench grid --seeds 10 --models VAE-GAN AAE BiGAN ALI MDN-RNN --threads 1 --out book/07_combining/results --overwrite
+	$(BIN)/python -m genlab.bench sines --seeds 10 --models C-RNN-GAN RCGAN "RCGAN, noise per sequence" TimeGAN --threads 1 --out book/07_combining/results --overwrite
+	$(BIN)/python -m genlab.bench digit-rows --seeds 10 --threads 1 --out book/07_combining/results --overwrite
+	$(BIN)/python -m genlab.bench co2 --seeds 10 --threads 1 --out book/07_combining/results --overwrite
 
 clean:
 	rm -rf _build .pytest_cache
