@@ -241,7 +241,9 @@ def test_sines_benchmark_runs_end_to_end_with_tiny_sizes():
     again = bench.train_and_score_sequence_rnn(1, "cpu", steps=3, hidden=4, **TINY)
     first = next(r for r in summary["runs"] if r["row"] == "SequenceRNN" and r["seed"] == 1)
     assert again == {k: first[k] for k in again}  # deterministic for a seed on the CPU
-    assert [p.model for p in bench.BENCHMARK.published] == ["TimeGAN"]
+    published = {p.model: p for p in bench.BENCHMARK.published}
+    assert published["TimeGAN"].values == {"discriminative": (0.011, 0.008), "predictive": (0.093, 0.019)}
+    assert set(bench.ABLATIONS) < set(published) and set(bench.ABLATIONS) < set(bench.BENCHMARK.models)
     assert bench.BENCHMARK.error == "sd"
 
 
