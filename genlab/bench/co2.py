@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 
 import genlab
-from genlab.bench.common import Benchmark, Column
+from genlab.bench.common import Benchmark, Column, Recipe
 from genlab.bench.sines import DISCRIMINATIVE_ITERATIONS, PREDICTIVE_ITERATIONS, shuffle_steps
 from genlab.data import Scaler, chronological_split, co2, windows
 from genlab.metrics.sequences import discriminative_score, predictive_score
@@ -88,26 +88,17 @@ def score_shuffled_steps(seed: int, device: torch.device | str | None = None) ->
     return score(held_out, fake, seed, device)
 
 
-# Each recipe: the model (built after torch.manual_seed(seed)), its steps, batch size and
-# learning-rate schedule.
 RECIPES = {
-    "RCGAN, noise per sequence": (lambda: genlab.RecurrentGAN.rcgan(1, LENGTH, hidden=64, lr=1e-4, d_lr=4e-4,
-                                                                    noise="sequence"),
-              6_000, 128, "linear"),
-    "SequenceRNN": (lambda: genlab.SequenceRNN(1, LENGTH, hidden=32, lr=3e-3), 3_000, 128, "linear"),
+    "RCGAN, noise per sequence": Recipe(lambda: genlab.RecurrentGAN.rcgan(1, LENGTH, hidden=64, lr=1e-4, d_lr=4e-4,
+                                                                          noise="sequence"),
+                                        steps=6_000, lr_decay="linear"),
+    "SequenceRNN": Recipe(lambda: genlab.SequenceRNN(1, LENGTH, hidden=32, lr=3e-3), steps=3_000, lr_decay="linear"),
 }
 
 
 def train(name: str, seed: int, device: torch.device | str | None = None, *, steps: int | None = None):
     """Row `name`'s model trained under `seed` on the training windows (`steps` overrides the recipe)."""
-    make, budget, batch_size, lr_decay = RECIPES[name]
-    data, _, _ = co2_windows()
-    torch.manual_seed(seed)
-    model = make()
-    genlab.fit(model, data, steps=budget if steps is None else steps, batch_size=batch_size,
-               device=device if device is not None else genlab.device(), seed=seed, progress=False,
-               lr_decay=lr_decay)
-    return model
+    return RECIPES[name].train(co2_windows()[0], seed, device, steps=steps)
 
 
 def _row(name: str):

@@ -21,8 +21,36 @@ from pathlib import Path
 
 import torch
 
+from genlab.models import GenerativeModel
+from genlab.train import device as default_device, fit
+
 Runner = Callable[[int, torch.device], dict[str, float]]
 """Trains (if needed) and scores one seed on one device; returns {column key: value}."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one row's model is built and trained: a factory of the untrained model and fit's budget.
+
+    `train` builds the model right after `torch.manual_seed(seed)` (its initial weights) and
+    fits it with the same seed (its batch order), so a row is reproduced by its seed alone.
+    """
+
+    build: Callable[[], GenerativeModel]
+    steps: int
+    batch_size: int = 128
+    lr_decay: str | None = None
+
+    def train(self, data, seed: int, device: torch.device | str | None = None, *, steps: int | None = None,
+              **fit_options) -> GenerativeModel:
+        """The model trained on `data` (a tensor, or a tuple of tensors) under `seed`; `steps` overrides the budget."""
+        n = len(data[0] if isinstance(data, (tuple, list)) else data)
+        torch.manual_seed(seed)
+        model = self.build()
+        fit(model, data, steps=self.steps if steps is None else steps, batch_size=min(self.batch_size, n),
+            device=device if device is not None else default_device(), seed=seed, progress=False,
+            lr_decay=self.lr_decay, **fit_options)
+        return model
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 
 import genlab
-from genlab.bench.common import Benchmark, Column
+from genlab.bench.common import Benchmark, Column, Recipe
 from genlab.metrics import SequenceClassifier, split_halves
 
 SPLIT_SEED = 0  # the digits benchmark's split
@@ -64,17 +64,13 @@ def rcgan() -> genlab.RecurrentGAN:
     return genlab.RecurrentGAN.rcgan(8, 8, classes=CLASSES, hidden=64, lr=4e-4, d_lr=1.6e-3)
 
 
-RCGAN_RECIPE = dict(steps=10_000, batch_size=64, lr_decay="linear")
+RCGAN_RECIPE = Recipe(rcgan, steps=10_000, batch_size=64, lr_decay="linear")
 
 
 def train_rcgan(seed: int, device: torch.device | str | None = None, *, steps: int | None = None) -> genlab.RecurrentGAN:
     """The row's RCGAN trained under `seed` on the first half, (rows, labels); `steps` overrides the recipe."""
     x_train, y_train, _, _ = digit_rows()
-    torch.manual_seed(seed)
-    model = rcgan()
-    recipe = RCGAN_RECIPE | ({} if steps is None else {"steps": steps})
-    genlab.fit(model, (x_train, y_train), device=device, seed=seed, progress=False, **recipe)
-    return model
+    return RCGAN_RECIPE.train((x_train, y_train), seed, device, steps=steps)
 
 
 def train_and_score_rcgan(seed: int, device: torch.device | str | None = None, *,

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 import genlab
-from genlab.bench.common import Benchmark, Column, Published
+from genlab.bench.common import Benchmark, Column, Published, Recipe
 from genlab.data import Scaler, sines
 from genlab.metrics.sequences import discriminative_score, predictive_score
 from genlab.models import SequenceRNN
@@ -145,31 +145,31 @@ def train_and_score_sequence_rnn(
 
 # --- GAN × RNN rows (chapter 7): run them with --models ------------------------------------
 
-# Each recipe: the model (built after torch.manual_seed(seed)), its steps, batch size and
-# learning-rate schedule, on data min-max scaled to [0, 1]. The recurrent GANs use two
-# time-scales (discriminator 4× the generator's rate): at one rate their discriminator stays
-# at chance while the generator's samples are visibly rougher than the data.
+# Each recipe trains on data min-max scaled to [0, 1]. The recurrent GANs use two time-scales
+# (discriminator 4× the generator's rate): at one rate their discriminator stays at chance
+# while the generator's samples are visibly rougher than the data.
+def _timegan(**switches) -> Recipe:
+    return Recipe(lambda: genlab.TimeGAN(FEATURES, LENGTH, embedding_steps=1_000, supervised_steps=1_000,
+                                         generator_updates=1, lr=5e-4, **switches), steps=5_000)
+
+
 GAN_RECIPES = {
-    "C-RNN-GAN": (lambda: genlab.RecurrentGAN.crnngan(FEATURES, LENGTH, hidden=64, lr=1e-4, d_lr=4e-4),
-                  6_000, 128, "linear"),
-    "RCGAN": (lambda: genlab.RecurrentGAN.rcgan(FEATURES, LENGTH, hidden=64, lr=1e-4, d_lr=4e-4),
-              6_000, 128, "linear"),
+    "C-RNN-GAN": Recipe(lambda: genlab.RecurrentGAN.crnngan(FEATURES, LENGTH, hidden=64, lr=1e-4, d_lr=4e-4),
+                        steps=6_000, lr_decay="linear"),
+    "RCGAN": Recipe(lambda: genlab.RecurrentGAN.rcgan(FEATURES, LENGTH, hidden=64, lr=1e-4, d_lr=4e-4),
+                    steps=6_000, lr_decay="linear"),
     # RCGAN's noise is fresh at every step, and its curves come out jagged; one draw per sequence
     # (RecurrentGAN's noise="sequence") sets each curve's shape once
-    "RCGAN, noise per sequence": (lambda: genlab.RecurrentGAN.rcgan(FEATURES, LENGTH, hidden=64, lr=1e-4, d_lr=4e-4,
-                                                                    noise="sequence"), 6_000, 128, "linear"),
-    "TimeGAN": (lambda: genlab.TimeGAN(FEATURES, LENGTH, embedding_steps=1_000, supervised_steps=1_000,
-                                       generator_updates=1, lr=5e-4),
-                5_000, 128, None),
+    "RCGAN, noise per sequence": Recipe(lambda: genlab.RecurrentGAN.rcgan(FEATURES, LENGTH, hidden=64, lr=1e-4,
+                                                                          d_lr=4e-4, noise="sequence"),
+                                        steps=6_000, lr_decay="linear"),
+    "TimeGAN": _timegan(),
 }
 # TimeGAN's ablations (its Table 4), each at the TimeGAN row's recipe with one part switched off
 ABLATIONS = {"TimeGAN without supervised loss": {"supervised_loss": False},
              "TimeGAN without embedding": {"embedding": False},
              "TimeGAN without joint training": {"joint_embedding": False}}
-for _name, _switch in ABLATIONS.items():
-    GAN_RECIPES[_name] = (lambda switch=_switch: genlab.TimeGAN(FEATURES, LENGTH, embedding_steps=1_000,
-                                                               supervised_steps=1_000, generator_updates=1, lr=5e-4,
-                                                               **switch), 5_000, 128, None)
+GAN_RECIPES.update({name: _timegan(**switch) for name, switch in ABLATIONS.items()})
 
 
 def train_gan(name: str, seed: int, device: torch.device | str | None = None, *, n: int = N_SEQUENCES,
@@ -179,15 +179,9 @@ def train_gan(name: str, seed: int, device: torch.device | str | None = None, *,
     Each feature is min-max scaled to [0, 1] first, as the official TimeGAN code does (the sines
     span only about [0.5, 1]); returns the model and the scaler that maps its samples back.
     """
-    make, budget, batch_size, lr_decay = GAN_RECIPES[name]
-    device = torch.device(device) if device is not None else genlab.device()
     real = sines(n, LENGTH, FEATURES, seed=seed)
     scaler = Scaler("minmax").fit(real)
-    torch.manual_seed(seed)
-    model = make()
-    genlab.fit(model, scaler.transform(real), steps=budget if steps is None else steps,
-               batch_size=min(batch_size, n), device=device, seed=seed, progress=False, lr_decay=lr_decay)
-    return model, scaler
+    return GAN_RECIPES[name].train(scaler.transform(real), seed, device, steps=steps), scaler
 
 
 def _gan_row(name: str):
