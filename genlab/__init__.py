@@ -19,9 +19,11 @@ from genlab.models import (
     RecurrentGAN,
     RecurrentRegressor,
     SequenceRNN,
+    SequenceVAE,
     TimeGAN,
     Trainable,
     VAEGAN,
+    VRNN,
 )
 from genlab.train import TrainingDiverged, device, fit
 
@@ -54,10 +56,12 @@ __all__ = [
     "RecurrentGAN",
     "RecurrentRegressor",
     "SequenceRNN",
+    "SequenceVAE",
     "TimeGAN",
     "Trainable",
     "TrainingDiverged",
     "VAEGAN",
+    "VRNN",
     "bench",
     "data",
     "device",

@@ -14,6 +14,19 @@ def check_count(value: object, name: str, *, minimum: int = 0) -> int:
     return int(value)
 
 
+def check_sizes(**sizes: object) -> None:
+    """Each keyword a positive integer (a layer width, a length, a count of features), or a ValueError naming it."""
+    for name, value in sizes.items():
+        check_count(value, name, minimum=1)
+
+
+def check_optimisation(lr: object, clip_norm: object) -> None:
+    """A learning rate > 0 and a clipping norm that is None (off) or > 0, or a ValueError naming the argument."""
+    check_positive(lr, "lr")
+    if clip_norm is not None:
+        check_positive(clip_norm, "clip_norm (or None for no clipping)")
+
+
 def check_positive(value: object, name: str) -> float:
     """`value` as a finite float > 0, or a ValueError naming `name`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:

@@ -110,6 +110,25 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=-1)
 
 
+def linear_warmup(step: int, steps: int, final: float = 1.0) -> float:
+    """A weight that rises linearly from 0 at step 0 to `final` at step `steps`, then stays there.
+
+    The KL annealing of Bowman et al. (2016), computed from the training step alone so that a
+    resumed run sees the same weights as an uninterrupted one; steps = 0 gives `final` throughout.
+    """
+    return final * min(1.0, step / steps) if steps else final
+
+
+def gaussian_kl_between(mu_q: Tensor, logvar_q: Tensor, mu_p: Tensor, logvar_p: Tensor) -> Tensor:
+    """KL(N(mu_q, diag exp(logvar_q)) || N(mu_p, diag exp(logvar_p))), summed over the last dimension.
+
+    Closed form for two diagonal Gaussians, per dimension
+    ½ (log σ_p² − log σ_q² + (σ_q² + (μ_q − μ_p)²) / σ_p² − 1); with μ_p = 0, log σ_p² = 0
+    it is `gaussian_kl`. Used where the prior is learned, as the VRNN's p(z_t | h_{t−1}).
+    """
+    return 0.5 * (logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p).pow(2)) * torch.exp(-logvar_p) - 1).sum(dim=-1)
+
+
 LOG_2PI = math.log(2 * math.pi)
 
 

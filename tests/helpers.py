@@ -50,3 +50,22 @@ def linear_gaussian_vae(
     vae = cls(encoder, decoder, latent_dim=2, data_shape=(data_dim,), likelihood="gaussian", init_scale=sigma)
     marginal = torch.distributions.MultivariateNormal(b, w @ w.T + sigma**2 * torch.eye(data_dim))
     return vae, marginal
+
+
+def gradient_norms_at_each_step(optimizers: dict) -> list[float]:
+    """Wrap every optimizer's `step` so that it records the global norm of the gradients it is about to apply.
+
+    Returns the list the norms go to. Clipping that happens after `step` (a reported mistake)
+    leaves these norms unclipped; clipping before it bounds them.
+    """
+    norms: list[float] = []
+    for opt in optimizers.values():
+        original = opt.step
+
+        def step(*args, _opt=opt, _original=original, **kwargs):
+            grads = [p.grad for g in _opt.param_groups for p in g["params"] if p.grad is not None]
+            norms.append(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])).item())
+            return _original(*args, **kwargs)
+
+        opt.step = step
+    return norms

@@ -126,6 +126,18 @@ CATALOGUE = [
     ("SequenceRNN mixture predict", lambda: SequenceRNN(1, 5, components=2).predict(torch.zeros(1, 5, 1)), ValueError,
      "use predict_mixture"),
     ("SequenceRNN sample length zero", lambda: SequenceRNN(1, 5).sample(2, length=0), ValueError, "length must be"),
+    ("VRNN latent_dim zero", lambda: genlab.VRNN(2, 5, latent_dim=0), ValueError, "latent_dim must be a positive integer"),
+    ("VRNN lr negative", lambda: genlab.VRNN(2, 5, lr=-1.0), ValueError, "lr must be a finite number > 0"),
+    ("VRNN importance samples zero", lambda: genlab.VRNN(2, 5).log_likelihood(torch.zeros(3, 5, 2), k=0), ValueError,
+     "k, the number of importance samples"),
+    ("VRNN wrong feature count", lambda: genlab.VRNN(2, 5).elbo(torch.zeros(3, 5, 1)), ValueError,
+     r"x must have shape \(batch, time, 2\)"),
+    ("SequenceVAE vocab a list", lambda: genlab.SequenceVAE(["a", "b"]), TypeError, "vocab must be a genlab.data.Vocabulary"),
+    ("SequenceVAE word_dropout above one", lambda: genlab.SequenceVAE(VOCAB, word_dropout=2.0), ValueError,
+     r"word_dropout must lie in \[0, 1\]"),
+    ("SequenceVAE free_bits negative", lambda: genlab.SequenceVAE(VOCAB, free_bits=-0.5), ValueError, "free_bits must be"),
+    ("SequenceVAE interpolation of one step", lambda: genlab.SequenceVAE(VOCAB).interpolate("ab", "ba", steps=1),
+     ValueError, "steps must be an integer ≥ 2"),
     ("regressor optimizer unknown", lambda: RecurrentRegressor(2, 5, optimizer="rmsprop"), ValueError, "unknown optimizer"),
 ]
 

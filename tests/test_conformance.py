@@ -90,6 +90,11 @@ CASES = {
     "TimeGAN without embedding": Case(
         lambda: genlab.TimeGAN(2, 12, hidden=8, layers=2, embedding=False, supervised_steps=1),
         lambda: genlab.data.sines(64, 12, 2, seed=0), lambda: torch.zeros(64, 11, 2)),
+    "VRNN": Case(lambda: genlab.VRNN(2, 12, latent_dim=2, hidden=8, kl_warmup=2),
+                 lambda: genlab.data.sines(64, 12, 2, seed=0), lambda: torch.zeros(64, 12, 3)),
+    "SequenceVAE": Case(lambda: genlab.SequenceVAE(VOCAB, latent_dim=2, embedding_dim=8, hidden=16, kl_warmup=2,
+                                                   word_dropout=0.3, free_bits=0.1),
+                        lambda: encode_corpus(NAMES, VOCAB), lambda: encode_corpus(NAMES, VOCAB)[:, 1:]),  # no <s>
     "SequenceRNN mixture": Case(lambda: SequenceRNN(2, 12, hidden=8, components=3),
                                 lambda: genlab.data.sines(64, 12, 2, seed=0), lambda: torch.zeros(64, 12, 1)),
     "RecurrentRegressor": Case(lambda: RecurrentRegressor(2, 10, hidden=8), lambda: genlab.data.adding_problem(64, 10),

@@ -6,6 +6,7 @@ import torch
 import genlab
 from genlab import losses
 from genlab.models.recurrent_gan import RecurrentGAN
+from helpers import gradient_norms_at_each_step
 
 
 def test_the_crnngan_discriminator_reads_both_ways_and_the_rcgan_one_forward_only():
@@ -90,16 +91,7 @@ def test_clipping_acts_before_each_step():
     torch.manual_seed(0)
     model = RecurrentGAN.rcgan(2, 5, hidden=8, clip_norm=1e-3)
     optimizers = model.configure_optimizers()
-    norms = []
-    for opt in optimizers.values():
-        original = opt.step
-
-        def step(*args, _opt=opt, _original=original, **kwargs):
-            grads = [p.grad for g in _opt.param_groups for p in g["params"] if p.grad is not None]
-            norms.append(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])).item())
-            return _original(*args, **kwargs)
-
-        opt.step = step
+    norms = gradient_norms_at_each_step(optimizers)
     model.train_step(torch.rand(16, 5, 2), optimizers, 0)
     assert len(norms) == 2 and max(norms) <= 1e-3 * (1 + 1e-4)
 

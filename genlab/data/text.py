@@ -216,6 +216,14 @@ class Vocabulary:
         return "".join(out)
 
 
+def check_vocabulary(vocab: object, name: str = "vocab") -> Vocabulary:
+    """`vocab` itself if it is a `Vocabulary`, or a TypeError naming `name` and how to make one."""
+    if not isinstance(vocab, Vocabulary):
+        raise TypeError(f"{name} must be a genlab.data.Vocabulary (Vocabulary.from_corpus(texts)), "
+                        f"got {type(vocab).__name__}")
+    return vocab
+
+
 def encode_corpus(texts: Sequence[str], vocab: Vocabulary, max_len: int | None = None) -> Tensor:
     """Rows `<s> c_1 … c_L </s> <pad> …` for teacher forcing, as a LongTensor of shape (N, max_len + 2).
 

@@ -9,9 +9,11 @@ from genlab.models.memory import RecurrentRegressor
 from genlab.models.recurrent_gan import RecurrentGAN
 from genlab.models.rnn import CharRNN
 from genlab.models.sequence_rnn import SequenceRNN
+from genlab.models.sequence_vae import SequenceVAE
 from genlab.models.timegan import TimeGAN
 from genlab.models.vae import VAE
 from genlab.models.vaegan import VAEGAN
+from genlab.models.vrnn import VRNN
 
-__all__ = ["AAE", "GAN", "VAE", "BiGAN", "CharRNN", "GenerativeModel", "MaskedVAE", "RecurrentGAN", "RecurrentRegressor", "SequenceRNN", "TimeGAN",
-           "Trainable", "VAEGAN"]
+__all__ = ["AAE", "GAN", "VAE", "BiGAN", "CharRNN", "GenerativeModel", "MaskedVAE", "RecurrentGAN", "RecurrentRegressor", "SequenceRNN", "SequenceVAE", "TimeGAN",
+           "Trainable", "VAEGAN", "VRNN"]

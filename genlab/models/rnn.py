@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genlab.data.text import Vocabulary
-from genlab.checks import check_count, check_positive
+from genlab.data.text import Vocabulary, check_vocabulary
+from genlab.checks import check_count, check_optimisation, check_sizes
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor
 from genlab.nets import recurrent
 
@@ -71,6 +71,42 @@ def sample_next(
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
+def draw_tokens(
+    step,
+    state: State | None,
+    n: int,
+    vocab: Vocabulary,
+    max_len: int,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> Tensor:
+    """n rows of tokens drawn one at a time from a recurrent decoder: (n, max_len + 1) token ids.
+
+    `step(tokens (n, 1), state) -> (logits (n, 1, V), state)` advances the decoder by one token
+    from `state` (None: zeros). Each row holds the characters, then the end token, then
+    padding (the begin token is not included); a row without an end token was cut at
+    `max_len` characters. Only the newest token is fed in, the state carried, so T tokens
+    cost T cell updates. Shared by `CharRNN.sample` and `SequenceVAE.sample`.
+    """
+    out = torch.full((n, max_len + 1), vocab.pad, dtype=torch.long, device=device)
+    token = torch.full((n, 1), vocab.begin, dtype=torch.long, device=device)
+    done = torch.zeros(n, dtype=torch.bool, device=device)
+    for t in range(max_len + 1):  # up to max_len characters, then room for the end token
+        logits, state = step(token, state)  # one step: (n, 1) -> (n, 1, V)
+        nxt = sample_next(logits[:, -1], temperature=temperature, top_k=top_k, generator=generator)
+        if t == max_len:  # max_len characters drawn: keep an end token, cut anything else
+            nxt = nxt.masked_fill(nxt != vocab.end, vocab.pad)
+        out[:, t] = nxt.masked_fill(done, vocab.pad)
+        done |= nxt == vocab.end
+        if done.all():
+            break
+        token = nxt.unsqueeze(1)
+    return out
+
+
 class CharRNN(GenerativeModel):
     """Embedding → recurrent stack (RNN, GRU or LSTM) → its own linear output layer.
 
@@ -103,15 +139,11 @@ class CharRNN(GenerativeModel):
         max_len: int = 32,
     ) -> None:
         super().__init__()
-        if not isinstance(vocab, Vocabulary):
-            raise TypeError(f"vocab must be a genlab.data.Vocabulary, got {type(vocab).__name__}")
+        check_vocabulary(vocab)
         if cell not in ("rnn", "gru", "lstm"):
             raise ValueError(f"unknown cell {cell!r}; choose 'rnn', 'gru' or 'lstm'")
-        for name, value in (("embedding_dim", embedding_dim), ("hidden", hidden), ("layers", layers), ("max_len", max_len)):
-            check_count(value, name, minimum=1)
-        check_positive(lr, "lr")
-        if clip_norm is not None:
-            check_positive(clip_norm, "clip_norm (or None for no clipping)")
+        check_sizes(embedding_dim=embedding_dim, hidden=hidden, layers=layers, max_len=max_len)
+        check_optimisation(lr, clip_norm)
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
         self.vocab = vocab
@@ -250,24 +282,9 @@ class CharRNN(GenerativeModel):
         self._check_n(n, condition)
         _check_sampling(temperature, top_k)
         max_len = check_count(self.max_len if max_len is None else max_len, "max_len", minimum=1)
-        was_training = self.training
-        self.eval()
-        out = torch.full((n, max_len + 1), self.vocab.pad, dtype=torch.long, device=self.device)
-        token = torch.full((n, 1), self.vocab.begin, dtype=torch.long, device=self.device)
-        done = torch.zeros(n, dtype=torch.bool, device=self.device)
-        state: State | None = None
-        for t in range(max_len + 1):  # up to max_len characters, then room for the end token
-            logits, state = self(token, state)  # one step: (n, 1) -> (n, 1, V)
-            nxt = sample_next(logits[:, -1], temperature=temperature, top_k=top_k, generator=generator)
-            if t == max_len:  # max_len characters drawn: keep an end token, cut anything else
-                nxt = nxt.masked_fill(nxt != self.vocab.end, self.vocab.pad)
-            out[:, t] = nxt.masked_fill(done, self.vocab.pad)
-            done |= nxt == self.vocab.end
-            if done.all():
-                break
-            token = nxt.unsqueeze(1)
-        self.train(was_training)
-        return out
+        with self.evaluating():
+            return draw_tokens(self, None, n, self.vocab, max_len, temperature=temperature, top_k=top_k,
+                               generator=generator, device=self.device)
 
     def generate(self, n: int, **kwargs) -> list[str]:
         """n generated strings; keyword arguments as for `sample`."""

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from genlab.checks import check_count, check_positive
+from genlab.checks import check_count, check_optimisation, check_sizes
 from genlab.losses import gaussian_log_density
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor
 from genlab.nets import recurrent
@@ -85,14 +85,10 @@ class SequenceRNN(GenerativeModel):
         max_log_scale: float = 3.0,
     ) -> None:
         super().__init__()
-        for name, value in (("features", features), ("length", length), ("hidden", hidden), ("layers", layers),
-                            ("components", components)):
-            check_count(value, name, minimum=1)
+        check_sizes(features=features, length=length, hidden=hidden, layers=layers, components=components)
         if cell not in ("rnn", "gru", "lstm"):
             raise ValueError(f"unknown cell {cell!r}; choose 'rnn', 'gru' or 'lstm'")
-        check_positive(lr, "lr")
-        if clip_norm is not None:
-            check_positive(clip_norm, "clip_norm (or None for no clipping)")
+        check_optimisation(lr, clip_norm)
         if not min_log_scale < max_log_scale:
             raise ValueError(f"need min_log_scale < max_log_scale, got {min_log_scale}, {max_log_scale}")
         self.features, self.length, self.components = features, length, components

@@ -198,7 +198,7 @@ class VAE(GenerativeModel):
 
     def kl_weight(self, step: int) -> float:
         """The KL term's weight at training step `step`: beta, reached linearly over kl_warmup steps."""
-        return self.beta * min(1.0, step / self.kl_warmup) if self.kl_warmup else self.beta
+        return losses.linear_warmup(step, self.kl_warmup, self.beta)
 
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         reconstruction, kl = self.elbo_terms(self.inputs(batch), self.batch_labels(batch))
