@@ -273,3 +273,18 @@ def test_co2_benchmark_windows_come_from_two_periods_and_every_row_runs(monkeypa
                    *(functools.partial(run, steps=3) for run in co2.BENCHMARK.models.values())]:
         values = runner(0, "cpu")
         assert 0 <= values["discriminative"] <= 0.5 and 0 < values["predictive"] < 1
+
+
+def test_names_benchmark_rows_run_end_to_end():
+    from genlab.bench import names
+
+    vocab, train, held_out, train_names = names.names_data()
+    assert len(train) == len(train_names) == 4647 and len(held_out) == 516
+    assert not set(vocab.decode(row) for row in held_out) & train_names, "held-out names are not training names"
+    unigram = names.BENCHMARK.references["unigram (add-one)"](0)
+    assert 3.5 < unigram["bpc"] < 5  # 26 letters and the end token: at most log2(27) = 4.75 bits
+    for name in ("CharRNN", "SequenceVAE, annealing + word dropout"):
+        values = names.BENCHMARK.models[name](0, "cpu", steps=3)
+        assert set(values) == {c.key for c in names.BENCHMARK.columns}
+        assert unigram["bpc"] - 0.5 < values["bpc"] < 6 and 0 <= values["novel"] <= 1
+    assert values["kl"] >= 0 and 0 <= values["active"] <= names.LATENT and 0 <= values["kl_share"] <= 1

@@ -19,6 +19,7 @@ REGISTRY = {
     "digit-rows": ("genlab.bench.digit_rows", "BENCHMARK"),
     "sines": ("genlab.bench.sines", "BENCHMARK"),
     "co2": ("genlab.bench.co2", "BENCHMARK"),
+    "names": ("genlab.bench.names", "BENCHMARK"),
 }
 
 

@@ -188,7 +188,8 @@ def summarise(benchmark: Benchmark, runs: list[dict], seeds: list[int], device: 
             continue
         row = {"row": name, "kind": kind, "n": len(mine), "seconds": mean_and_error([r["seconds"] for r in mine], "sd")[0]}
         for c in benchmark.columns:
-            mean, err = mean_and_error([r[c.key] for r in mine], benchmark.error)
+            # a run saved before a column existed reports it as missing (shown "–")
+            mean, err = mean_and_error([r.get(c.key, math.nan) for r in mine], benchmark.error)
             row[c.key] = {"mean": mean, "error": err}
         rows.append(row)
 
