@@ -61,9 +61,11 @@ tables: install
 	$(BIN)/python -m genlab.bench digits --seeds 10 --threads 1 --out book/07_combining/results --overwrite
 	$(BIN)/python -m genlab.bench ring --seeds 10 --models VAE-GAN AAE BiGAN ALI MDN-RNN --threads 1 --out book/07_combining/results --overwrite
 	$(BIN)/python -m genlab.bench grid --seeds 10 --models VAE-GAN AAE BiGAN ALI MDN-RNN --threads 1 --out book/07_combining/results --overwrite
-	$(BIN)/python -m genlab.bench sines --seeds 10 --models C-RNN-GAN RCGAN "RCGAN, noise per sequence" TimeGAN --threads 1 --out book/07_combining/results --overwrite
+	$(BIN)/python -m genlab.bench sines --seeds 10 --models SequenceRNN VRNN C-RNN-GAN RCGAN "RCGAN, noise per sequence" TimeGAN --threads 1 --out book/07_combining/results --overwrite
+	$(BIN)/python -m genlab.bench sines --seeds 10 --no-references --models "TimeGAN without supervised loss" "TimeGAN without embedding" "TimeGAN without joint training" --threads 1 --out book/07_combining/results --resume
 	$(BIN)/python -m genlab.bench digit-rows --seeds 10 --threads 1 --out book/07_combining/results --overwrite
 	$(BIN)/python -m genlab.bench co2 --seeds 10 --threads 1 --out book/07_combining/results --overwrite
+	$(BIN)/python -m genlab.bench names --seeds 10 --threads 1 --out book/07_combining/results --overwrite
 
 clean:
 	rm -rf _build .pytest_cache

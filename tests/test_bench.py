@@ -288,3 +288,17 @@ def test_names_benchmark_rows_run_end_to_end():
         assert set(values) == {c.key for c in names.BENCHMARK.columns}
         assert unigram["bpc"] - 0.5 < values["bpc"] < 6 and 0 <= values["novel"] <= 1
     assert values["kl"] >= 0 and 0 <= values["active"] <= names.LATENT and 0 <= values["kl_share"] <= 1
+
+
+def test_sines_likelihood_rows_report_a_held_out_nll(monkeypatch):
+    from genlab.bench import sines
+
+    monkeypatch.setattr(sines, "N_HELD_OUT", 32)
+    monkeypatch.setattr(sines, "IMPORTANCE_SAMPLES", 3)
+    sizes = dict(n=64, discriminative_iterations=2, predictive_iterations=2)
+    vrnn = sines.BENCHMARK.models["VRNN"](0, "cpu", steps=3, **sizes)
+    rnn = sines.BENCHMARK.models["SequenceRNN"](0, "cpu", steps=3, **sizes)
+    gan = sines.BENCHMARK.models["RCGAN"](0, "cpu", steps=3, **sizes)
+    assert math.isfinite(vrnn["nll"]) and math.isfinite(rnn["nll"]) and math.isnan(gan["nll"])
+    assert vrnn["nll"] != rnn["nll"] and sines.held_out(0).shape == (32, sines.LENGTH, sines.FEATURES)
+    assert not torch.equal(sines.held_out(0), sines.sines(32, sines.LENGTH, sines.FEATURES, seed=0))

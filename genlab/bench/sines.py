@@ -11,6 +11,12 @@ same real data, a fresh `genlab.data.sines` draw per seed:
   steps shuffled" (real sequences with their steps in random order; predictive);
 - the model rows: genlab's models trained on the real sines, then sampled.
 
+A third column, for the models with a likelihood (SequenceRNN and the VRNN), gives the
+negative log-likelihood of 1,000 held-out real sequences in nats per step: exact for
+SequenceRNN, the importance-weighted bound (k = 100) for the VRNN. The real data have no
+such row: given its frequencies and phases a sine is deterministic, so its true density is
+degenerate.
+
 Run it with `python -m genlab.bench sines --seeds 3`.
 """
 
@@ -33,7 +39,9 @@ PREDICTIVE_ITERATIONS = 2000  # TimeGAN uses 5,000; on sines 2,000 leave the flo
 
 # Offsets that keep the random draws of one benchmark seed apart: the real data uses the
 # seed itself, every other draw seed + an offset, so no two rows share a draw.
-INDEPENDENT_DRAW, BAD_GENERATOR, MODEL_SAMPLES = 10_000, 20_000, 30_000
+INDEPENDENT_DRAW, BAD_GENERATOR, MODEL_SAMPLES, HELD_OUT, BOUND = 10_000, 20_000, 30_000, 40_000, 50_000
+N_HELD_OUT = 1_000  # held-out sequences for the likelihood column
+IMPORTANCE_SAMPLES = 100  # for a VRNN's bound
 
 
 # --- two generators that are wrong on purpose -------------------------------------------
@@ -75,7 +83,7 @@ def score(
 
     A score left out of `scores` is reported as nan (the table shows "–").
     """
-    result = {"discriminative": math.nan, "predictive": math.nan}
+    result = {"discriminative": math.nan, "predictive": math.nan, "nll": math.nan}
     if "discriminative" in scores:
         result["discriminative"] = discriminative_score(
             real, generated, seed=seed, iterations=discriminative_iterations, device=device
@@ -138,9 +146,26 @@ def train_and_score_sequence_rnn(
     torch.manual_seed(seed)  # the model's initial weights
     model = SequenceRNN(FEATURES, LENGTH, hidden=hidden, lr=lr, min_log_scale=min_log_scale, clip_norm=clip)
     genlab.fit(model, real, steps=steps, batch_size=min(batch_size, n), device=device, seed=seed, progress=False)
-    generator = torch.Generator(device=device).manual_seed(seed + MODEL_SAMPLES)
-    generated = model.sample(n, generator=generator)
-    return score(real, generated, seed, device, **sizes)
+    return _score_likelihood_model(model, real, seed, device, **sizes)
+
+
+def held_out(seed: int) -> Tensor:
+    """N_HELD_OUT fresh real sines for the likelihood column, a draw no row trains or is scored on."""
+    return sines(N_HELD_OUT, LENGTH, FEATURES, seed=seed + HELD_OUT)
+
+
+def _score_likelihood_model(model, real: Tensor, seed: int, device, **sizes) -> dict[str, float]:
+    """The scores of a model's samples, plus its held-out NLL: exact for SequenceRNN, the k = 100 bound for a VRNN."""
+    generator = torch.Generator(device=model.device).manual_seed(seed + MODEL_SAMPLES)
+    generated = model.sample(len(real), generator=generator).cpu()
+    result = score(real, generated, seed, device, **sizes)
+    test = held_out(seed).to(model.device)
+    if isinstance(model, genlab.VRNN):
+        bound = torch.Generator(device=model.device).manual_seed(seed + BOUND)
+        result["nll"] = model.nll(test, k=IMPORTANCE_SAMPLES, generator=bound)
+    else:
+        result["nll"] = model.nll(test)
+    return result
 
 
 # --- GAN × RNN rows (chapter 7): run them with --models ------------------------------------
@@ -172,6 +197,18 @@ ABLATIONS = {"TimeGAN without supervised loss": {"supervised_loss": False},
 GAN_RECIPES.update({name: _timegan(**switch) for name, switch in ABLATIONS.items()})
 
 
+VRNN_RECIPE = Recipe(lambda: genlab.VRNN(FEATURES, LENGTH, latent_dim=8, hidden=64, lr=3e-3), steps=3_000,
+                     lr_decay="linear")
+
+
+def train_and_score_vrnn(seed: int, device: torch.device | str | None = None, *, n: int = N_SEQUENCES,
+                         steps: int | None = None, **sizes) -> dict[str, float]:
+    """genlab's VRNN trained on the real sines (unscaled, as SequenceRNN), sampled and scored; NLL by its bound."""
+    real = sines(n, LENGTH, FEATURES, seed=seed)
+    model = VRNN_RECIPE.train(real, seed, device, steps=steps)
+    return _score_likelihood_model(model, real, seed, device, **sizes)
+
+
 def train_gan(name: str, seed: int, device: torch.device | str | None = None, *, n: int = N_SEQUENCES,
               steps: int | None = None) -> tuple[genlab.GenerativeModel, Scaler]:
     """Row `name`'s model trained on the real sines of `seed` (`steps` overrides the recipe's budget).
@@ -201,8 +238,10 @@ BENCHMARK = Benchmark(
     columns=[
         Column("discriminative", "discriminative ↓", "{:.3f}"),
         Column("predictive", "predictive ↓", "{:.3f}"),
+        Column("nll", "held-out NLL (nats/step) ↓", "{:.2f}"),
     ],
-    models={"SequenceRNN": train_and_score_sequence_rnn, **{name: _gan_row(name) for name in GAN_RECIPES}},
+    models={"SequenceRNN": train_and_score_sequence_rnn, "VRNN": train_and_score_vrnn,
+            **{name: _gan_row(name) for name in GAN_RECIPES}},
     default_models=["SequenceRNN"],
     references={
         "true data": score_true_data,
@@ -230,6 +269,8 @@ BENCHMARK = Benchmark(
         "it leaves the real-vs-real floor about .002 higher (.096 ± .001 over 3 seeds against .094 with 5,000; "
         "one seed along one run: .0943 at 2,000, .0937 at 5,000)",
         "the two bad generators are scored only with the score each is built to fail (– in the other column)",
+        "held-out NLL: 1,000 fresh real sequences, nats per step (5 features); exact for SequenceRNN, the "
+        f"importance-weighted bound with k = {IMPORTANCE_SAMPLES} for the VRNN (an upper bound on its true NLL)",
         "SequenceRNN: 1,500 Adam steps (lr 3e-3, batch 128), 32 GRU units, log σ ≥ −5, no gradient clipping; "
         "10,000 sequences sampled step by step",
         "on sines the last feature is independent of the others, so the predictive score can only measure how "
