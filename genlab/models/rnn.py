@@ -71,6 +71,18 @@ def sample_next(
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
+def trim_padding(tokens: Tensor, pad: int) -> Tensor:
+    """Drop trailing columns of (N, T) token ids that are padding in every row (they cost time and count nothing).
+
+    Finding them means reading a number back from the device, which makes a GPU wait; so
+    only CPU tensors (where reading is free) are trimmed.
+    """
+    if tokens.device.type != "cpu":
+        return tokens
+    used = (tokens != pad).any(dim=0).nonzero()
+    return tokens[:, : int(used.max()) + 1] if len(used) else tokens
+
+
 def draw_tokens(
     step,
     state: State | None,
@@ -249,15 +261,7 @@ class CharRNN(GenerativeModel):
         return -total / counted
 
     def _trim(self, tokens: Tensor) -> Tensor:
-        """Drop trailing columns that are padding in every row (they cost time and count nothing).
-
-        Finding them means reading a number back from the device, which makes a GPU wait; so
-        only CPU tensors (where reading is free) are trimmed.
-        """
-        if tokens.device.type != "cpu":
-            return tokens
-        used = (tokens != self.vocab.pad).any(dim=0).nonzero()
-        return tokens[:, : int(used.max()) + 1] if len(used) else tokens
+        return trim_padding(tokens, self.vocab.pad)
 
     # --- generation ---------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ from genlab.checks import check_count, check_optimisation, check_sizes
 from genlab.data.text import Vocabulary, check_vocabulary, encode_corpus
 from genlab.losses import diagonal_normal_log_prob, linear_warmup, reparameterize, standard_normal_log_prob
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor
-from genlab.models.rnn import State, _check_sampling, draw_tokens
+from genlab.models.rnn import State, _check_sampling, draw_tokens, trim_padding
 from genlab.nets import recurrent
 
 
@@ -273,11 +273,7 @@ class SequenceVAE(GenerativeModel):
                                latent_dim=self.latent_dim, kl_share=kl / (kl + reconstruction))
 
     def _trim(self, tokens: Tensor) -> Tensor:
-        """Drop trailing all-padding columns (CPU tensors only, where finding them costs no device sync)."""
-        if tokens.device.type != "cpu":
-            return tokens
-        used = (tokens != self.vocab.pad).any(dim=0).nonzero()
-        return tokens[:, : int(used.max()) + 1] if len(used) else tokens
+        return trim_padding(tokens, self.vocab.pad)
 
     # --- generation and the latent space ------------------------------------------------
 
