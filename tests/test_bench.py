@@ -77,6 +77,23 @@ def test_resume_keeps_saved_runs_and_only_computes_the_rest(tmp_path):
         bench.run(toy, seeds=[0], resume=True, log=None)
 
 
+def test_resume_with_fewer_rows_or_other_seeds_keeps_every_saved_run(tmp_path):
+    toy = toy_benchmark()
+    bench.run(toy, seeds=[0, 1], models=["m1", "m2"], out=tmp_path, log=None)
+    # one model, one new seed, no references: the truth and m2 rows must survive untouched
+    summary = bench.run(toy, seeds=[2], models=["m1"], references=False, out=tmp_path, resume=True, log=None)
+    assert [(r["row"], r["kind"], r["n"]) for r in summary["rows"]] == [("truth", "reference", 2), ("m1", "model", 3), ("m2", "model", 2)]
+    assert [(r["row"], r["seed"]) for r in summary["runs"][:3]] == [("truth", 0), ("m1", 0), ("m2", 0)]
+    assert summary["seeds"] == [0, 1, 2] and len(summary["runs"]) == 7
+    assert [(r["row"], r["n"]) for r in bench.load(tmp_path / "toy.json")["rows"]] == [("truth", 2), ("m1", 3), ("m2", 2)]
+    # a row the benchmark no longer has is dropped, and said so
+    renamed = dataclasses.replace(toy, models={"m1": toy.models["m1"]}, default_models=["m1"])
+    messages = []
+    summary = bench.run(renamed, seeds=[0], models=["m1"], out=tmp_path, resume=True, log=messages.append)
+    assert [r["row"] for r in summary["rows"]] == ["truth", "m1"]
+    assert any("'m2'" in m and "no longer has" in m for m in messages)
+
+
 def test_standard_deviation_when_asked():
     summary = bench.run(toy_benchmark("sd"), seeds=[0, 1, 2], references=False, log=None)
     assert [r["row"] for r in summary["rows"]] == ["m1"]

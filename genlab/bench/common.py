@@ -131,8 +131,10 @@ def run(
     rows, `runs` (one dict per (row, seed): row, kind, seed, seconds and every column) and
     `rows` (per row: kind "reference" or "model", n, mean and error per column, mean seconds).
     With `out`, writes out/<name>.csv (the runs) and out/<name>.json (everything) after every
-    run, so an interrupted benchmark loses at most one run; with `resume`, runs already in
-    out/<name>.json for the same rows and seeds are kept instead of repeated.
+    run, so an interrupted benchmark loses at most one run; with `resume`, every run already
+    in out/<name>.json is kept: those of the rows and seeds asked for are not repeated, and
+    those of other rows or seeds stay in the table (so a file grows one model or seed at a
+    time). Saved runs of a row the benchmark no longer has are dropped, with a message.
     """
     seeds = list(seeds)
     if not seeds:
@@ -152,8 +154,14 @@ def run(
         previous = Path(out) / f"{benchmark.name}.json"
         if previous.exists():
             done = {(r["row"], r["seed"]): r for r in json.loads(previous.read_text())["runs"]}
-
-    runs = []
+    known = {**benchmark.references, **benchmark.models}
+    gone = sorted({row for row, _ in done if row not in known})
+    if gone and log:
+        log(f"  dropping saved runs of rows {benchmark.name!r} no longer has: {gone}")
+    asked = {name for name, _, _ in todo}
+    # saved runs outside this call (other rows, other seeds) are kept as they are
+    runs = [r for (row, seed), r in done.items() if row in known and (row not in asked or seed not in seeds)]
+    todo_all = _rows_in_order(benchmark, asked | {r["row"] for r in runs})
     # Seed by seed, so that an interrupted benchmark leaves whole seeds behind.
     for seed in seeds:
         for name, kind, fn in todo:
@@ -171,12 +179,24 @@ def run(
                 shown = ", ".join(f"{c.key} {_fmt(c, values[c.key])}" for c in benchmark.columns)
                 log(f"  {name} seed {seed}: {shown} ({seconds:.1f} s)")
             if out is not None:
-                save(summarise(benchmark, runs, seeds, device, todo), out)
+                save(summarise(benchmark, _by_seed(runs, todo_all), seeds, device, todo_all), out)
 
-    summary = summarise(benchmark, runs, seeds, device, todo)
+    summary = summarise(benchmark, _by_seed(runs, todo_all), seeds, device, todo_all)
     if out is not None:
         save(summary, out)
     return summary
+
+
+def _rows_in_order(benchmark: Benchmark, names: set[str]) -> list:
+    """(name, kind, runner) of `names`: the references first, then the models, each in the benchmark's order."""
+    return ([(name, "reference", fn) for name, fn in benchmark.references.items() if name in names]
+            + [(name, "model", fn) for name, fn in benchmark.models.items() if name in names])
+
+
+def _by_seed(runs: list[dict], todo: list) -> list[dict]:
+    """The runs seed by seed, and within a seed in the order of the rows."""
+    order = {name: i for i, (name, _, _) in enumerate(todo)}
+    return sorted(runs, key=lambda r: (r["seed"], order[r["row"]]))
 
 
 def summarise(benchmark: Benchmark, runs: list[dict], seeds: list[int], device: torch.device, todo: list) -> dict:
