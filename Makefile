@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 JB_FLAGS := -W -n --keep-going
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with book/sanitize.cfg
 
-.PHONY: install book test test-unit test-notebooks execute sweep bench tables clean
+.PHONY: install book test test-unit test-notebooks test-browser execute sweep bench tables clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu install it with: apt-get install python3-venv" >&2; exit 1; }
@@ -26,14 +26,25 @@ book: install
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "open _build/html/index.html"
 
-## test: unit tests, the book build, then every notebook under nbval (with per-notebook times)
-test: test-unit test-notebooks
+## test: unit tests (the book build among them), every notebook under nbval (with per-notebook
+## times), then every page of the built book in headless Chromium when Chromium is installed
+test: test-unit test-notebooks test-browser
 
 test-unit: install
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests --ignore=tests/e2e
 
 test-notebooks: install
 	$(BIN)/python -m pytest -q $(NBVAL_FLAGS) book
+
+## test-browser: build the book, then open every page in headless Chromium (Debian's `chromium`
+## package, or the executable GENLAB_CHROMIUM names); screenshots go to _build/screenshots/
+CHROMIUM ?= $(or $(GENLAB_CHROMIUM),$(shell command -v chromium || command -v chromium-browser || command -v google-chrome))
+test-browser: install
+	@if [ -z "$(CHROMIUM)" ]; then \
+	  echo "test-browser: NOT RUN: no Chromium found. Install it (apt-get install chromium) or set GENLAB_CHROMIUM."; \
+	else \
+	  $(MAKE) --no-print-directory book && GENLAB_CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -q tests/e2e; \
+	fi
 
 ## execute: re-run every notebook in place, in order, each from a clean kernel
 execute: install

@@ -166,11 +166,37 @@ def code_hash(notebook: Path) -> str:
 
 
 def tests_hash() -> str:
-    """A hash of the unit tests' code (like a notebook's hash, it leaves out genlab itself)."""
+    """A hash of the code the statistical tests can run (like a notebook's hash, it leaves out genlab).
+
+    That is every tests/*.py without its other test functions: editing or adding a test that
+    is not statistical leaves the sweep's runs current; any change to a statistical test, a
+    fixture, a helper or a module's imports and constants makes them stale.
+    """
     digest = hashlib.sha256()
     for path in sorted((ROOT / "tests").glob("*.py")):
-        digest.update(path.read_bytes())
+        digest.update(statistical_code(path.read_text(encoding="utf-8")).encode())
     return digest.hexdigest()[:16]
+
+
+def statistical_code(source: str) -> str:
+    """`source` without its top-level test functions (and test classes) not marked `statistical`."""
+    tree = ast.parse(source)
+
+    def marked(node) -> bool:
+        return any("statistical" in ast.unparse(d) for d in getattr(node, "decorator_list", []))
+
+    if any(isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "pytestmark" for t in n.targets)
+           and "statistical" in ast.unparse(n.value) for n in tree.body):
+        return "".join(line for line in source.splitlines(keepends=True) if line.strip())  # all statistical
+    lines = source.splitlines(keepends=True)
+    for node in reversed(tree.body):
+        is_test = (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
+                   or isinstance(node, ast.ClassDef) and node.name.startswith("Test"))
+        inner_marked = isinstance(node, ast.ClassDef) and any(marked(n) for n in node.body)
+        if is_test and not marked(node) and not inner_marked:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            del lines[first - 1:node.end_lineno]
+    return "".join(line for line in lines if line.strip())  # blank lines left by the cuts do not count
 
 
 def commit() -> str:

@@ -121,3 +121,45 @@ def test_the_report_lists_failures_and_unswept_notebooks(tiny, tmp_path, monkeyp
     assert "Not swept for the current code" in text
     stale = sweep.report([("tiny", "changed", tiny)])
     assert "2 stale runs" in stale
+
+
+def test_only_code_a_statistical_test_can_run_makes_its_sweep_stale():
+    # (kept inside the test: module-level code, imports included, counts as code the statistical tests run)
+    import textwrap
+
+    module = textwrap.dedent('''
+        import pytest
+
+        LIMIT = 3
+
+
+        def helper(x):
+            return x + 1
+
+
+        @pytest.mark.statistical
+        def test_trained_value_in_bounds():
+            assert helper(1) < LIMIT
+
+
+        def test_plain(tmp_path):
+            assert helper(0) == 1
+
+
+        class TestPlain:
+            def test_it(self):
+                assert True
+        ''')
+    code = sweep.statistical_code
+    base = code(module)
+    assert "test_trained_value_in_bounds" in base and "def helper" in base
+    assert "test_plain" not in base and "TestPlain" not in base
+    # editing or adding a test that is not statistical changes nothing
+    assert code(module.replace("helper(0) == 1", "helper(0) != 0")) == base
+    assert code(module + "\n\ndef test_new():\n    assert 1\n") == base
+    # the statistical test, a helper or a constant it uses: stale
+    for before, after in [("< LIMIT", "<= LIMIT"), ("x + 1", "x + 2"), ("LIMIT = 3", "LIMIT = 4")]:
+        assert code(module.replace(before, after)) != base, before
+    # a module marked statistical as a whole keeps every test
+    whole = "import pytest\npytestmark = pytest.mark.statistical\n" + module
+    assert "test_plain" in code(whole)
