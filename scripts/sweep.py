@@ -168,18 +168,23 @@ def code_hash(notebook: Path) -> str:
 def tests_hash() -> str:
     """A hash of the code the statistical tests can run (like a notebook's hash, it leaves out genlab).
 
-    That is every tests/*.py without its other test functions: editing or adding a test that
-    is not statistical leaves the sweep's runs current; any change to a statistical test, a
+    That is every tests/*.py without its other test functions (and without the test modules
+    that have no statistical test at all): editing or adding a test that is not statistical
+    leaves the sweep's runs current; any change to a statistical test, a
     fixture, a helper or a module's imports and constants makes them stale.
     """
     digest = hashlib.sha256()
     for path in sorted((ROOT / "tests").glob("*.py")):
-        digest.update(statistical_code(path.read_text(encoding="utf-8")).encode())
+        digest.update(statistical_code(path.read_text(encoding="utf-8"), path.name.startswith("test_")).encode())
     return digest.hexdigest()[:16]
 
 
-def statistical_code(source: str) -> str:
-    """`source` without its top-level test functions (and test classes) not marked `statistical`."""
+def statistical_code(source: str, test_module: bool = True) -> str:
+    """`source` without its top-level test functions (and test classes) not marked `statistical`.
+
+    A test module with no statistical test gives "" (nothing in it runs in the sweep); other
+    modules (conftest.py, helpers) are kept whole but for their tests.
+    """
     tree = ast.parse(source)
 
     def marked(node) -> bool:
@@ -189,6 +194,7 @@ def statistical_code(source: str) -> str:
            and "statistical" in ast.unparse(n.value) for n in tree.body):
         return "".join(line for line in source.splitlines(keepends=True) if line.strip())  # all statistical
     lines = source.splitlines(keepends=True)
+    statistical = False
     for node in reversed(tree.body):
         is_test = (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
                    or isinstance(node, ast.ClassDef) and node.name.startswith("Test"))
@@ -196,6 +202,9 @@ def statistical_code(source: str) -> str:
         if is_test and not marked(node) and not inner_marked:
             first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             del lines[first - 1:node.end_lineno]
+        statistical = statistical or is_test and (marked(node) or inner_marked)
+    if test_module and not statistical:
+        return ""
     return "".join(line for line in lines if line.strip())  # blank lines left by the cuts do not count
 
 

@@ -163,3 +163,6 @@ def test_only_code_a_statistical_test_can_run_makes_its_sweep_stale():
     # a module marked statistical as a whole keeps every test
     whole = "import pytest\npytestmark = pytest.mark.statistical\n" + module
     assert "test_plain" in code(whole)
+    # a test module without a statistical test counts for nothing; a helper module counts but for its tests
+    plain = module.replace("@pytest.mark.statistical\n", "")
+    assert code(plain) == "" and "def helper" in code(plain, test_module=False)
