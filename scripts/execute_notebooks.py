@@ -3,11 +3,18 @@
     python scripts/execute_notebooks.py book            # every notebook under book/
     python scripts/execute_notebooks.py book/01_background/first_taste.ipynb
 
-The stored outputs are what the rendered book shows and what nbval checks.
+The stored outputs are what the rendered book shows and what nbval checks. Each notebook
+also records how it was executed, in its metadata under "genlab" → "executed" (genlab,
+torch and Python versions, device, CPU, threads, seed, wall time, date); the book prints
+it under each notebook page's title.
 """
 
 from __future__ import annotations
 
+import datetime
+import os
+import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -36,8 +43,39 @@ def execute(path: Path, timeout: int = 900) -> float:
     seconds = time.perf_counter() - start
     for cell in nb.cells:  # keep diffs small: no per-cell timestamps
         cell.metadata.pop("execution", None)
+    nb.metadata.setdefault("genlab", {})["executed"] = execution_record(nb, seconds)
     nbformat.write(nb, path)
     return seconds
+
+
+def execution_record(nb, seconds: float) -> dict:
+    """How the notebook was just executed (the kernel runs in this process's environment)."""
+    import torch
+
+    import genlab
+
+    seeds = [m.group(1) for cell in nb.cells if "parameters" in cell.metadata.get("tags", [])
+             for m in [re.search(r"^SEED\s*=\s*(\d+)", cell.source, re.M)] if m]
+    if torch.cuda.is_available():
+        device = f"cuda ({torch.cuda.get_device_name(0)})"
+    else:
+        device = "cpu"
+    threads = os.environ.get("OMP_NUM_THREADS") or str(torch.get_num_threads())
+    return {
+        "genlab": genlab.__version__, "torch": torch.__version__, "python": platform.python_version(),
+        "device": device, "cpu": cpu_name(), "threads": int(threads),
+        "seed": int(seeds[0]) if seeds else None, "seconds": round(seconds), "date": datetime.date.today().isoformat(),
+    }
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def main(argv: list[str]) -> None:

@@ -356,3 +356,34 @@ def test_install_cell_check_itself(tmp_path):
     assert _install_cell_problem(notebook(good.replace(REPO_URL, REPO_URL + "@main"))) is None
     assert _install_cell_problem(notebook(good.replace(REPO_URL, "https://github.com/x/y")))
     assert _install_cell_problem(notebook("import genlab\n"))
+
+
+# --------------------------------------------------------------------------
+# how each notebook's stored outputs were made
+
+
+RECORD_KEYS = {"genlab", "torch", "python", "device", "cpu", "threads", "seed", "seconds", "date"}
+
+
+def test_every_notebook_records_how_it_was_executed():
+    """scripts/execute_notebooks.py leaves a record; the seed in it is the parameters cell's."""
+    for path in _notebooks():
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        record = nb["metadata"].get("genlab", {}).get("executed")
+        assert record is not None, f"{path}: no execution record; run `python scripts/execute_notebooks.py {path}`"
+        assert set(record) == RECORD_KEYS, f"{path}: record keys {sorted(record)}"
+        parameters = [_source_text(c) for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+        seed = re.search(r"^SEED\s*=\s*(\d+)", parameters[0], re.M)
+        assert record["seed"] == int(seed.group(1)), f"{path}: recorded seed {record['seed']}, parameters cell {seed.group(0)}"
+        assert record["seconds"] >= 0 and record["threads"] >= 1 and re.fullmatch(r"\d{4}-\d\d-\d\d", record["date"])
+
+
+def test_notebook_pages_print_their_execution_record(html):
+    path = next(p for p in _notebooks() if p.stem == "first_taste")
+    record = json.loads(path.read_text(encoding="utf-8"))["metadata"]["genlab"]["executed"]
+    page = (html / CH1_NOTEBOOK).with_suffix(".html").read_text(encoding="utf-8")
+    line = re.search(r'<p class="genlab-executed">(.*?)</p>', page, re.S)
+    assert line, "no execution line on the chapter-1 notebook page"
+    for fact in (f"genlab {record['genlab']}", f"torch {record['torch']}", f"seed {record['seed']}", f"in {record['seconds']} s"):
+        assert fact in line.group(1), (fact, line.group(1))
+    assert "genlab-executed" not in (html / "book" / "index.html").read_text(encoding="utf-8")

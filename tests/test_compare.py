@@ -65,6 +65,8 @@ def test_rows_by_family_best_marked_with_ties_within_the_error():
     assert "bpc" not in next(r for r in table["models"] if r["row"] == "GAN")["values"]  # NaN: no cell
     assert [r["row"] for r in table["references"]] == ["true data (ring)"]
     assert table["errors"] == {"se": ["ring"], "sd": ["names"]}
+    assert [r["row"] for r in comparison(tables, figures, skip=["VAE"])["models"]] == ["GAN", "CharRNN", "AAE", "SequenceVAE"]
+    assert "VAE" in compare.FAMILY_OF and set(compare.ABLATIONS) <= set(compare.FAMILY_OF)
     text = format_comparison(table, tables)
     assert "7.50 ± 0.20 *" in text and "2.70 ± 0.01 *" in text and "standard error of the mean over seeds for ring" in text
     md = format_comparison(table, tables, markdown=True).splitlines()

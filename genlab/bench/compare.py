@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,8 @@ FAMILIES = {
                   "SequenceVAE, annealing + word dropout", "SequenceVAE, free bits"],
 }
 FAMILY_OF = {model: family for family, models in FAMILIES.items() for model in models}
+# Rows that take a model apart rather than offer one: left out of the comparison by default.
+ABLATIONS = ("TimeGAN without supervised loss", "TimeGAN without embedding", "TimeGAN without joint training")
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,10 @@ def load_tables(*folders: str | Path) -> dict[str, dict]:
     return tables
 
 
-def comparison(tables: dict[str, dict], figures: list[Figure] = FIGURES) -> dict:
+def comparison(tables: dict[str, dict], figures: list[Figure] = FIGURES, skip: Iterable[str] = ABLATIONS) -> dict:
     """The comparison table: models (grouped by family), reference rows and published rows.
+
+    Rows named in `skip` (by default the ablations) are left out, with their published rows.
 
     Returns {"figures": [...], "models": [...], "references": [...], "published": [...]}, each
     row {"row", "family" (models only), "values": {label: {"mean", "error", "n"} or None}}
@@ -118,13 +123,14 @@ def comparison(tables: dict[str, dict], figures: list[Figure] = FIGURES) -> dict
     models: dict[str, dict] = {}
     references: dict[str, dict] = {}
     published: dict[str, dict] = {}
+    skip = set(skip)
     for figure in figures:
         table = tables[figure.benchmark]
         if figure.key not in {c["key"] for c in table["columns"]}:
             raise ValueError(f"benchmark {figure.benchmark!r} has no column {figure.key!r}")
         for row in table["rows"]:
             value = row[figure.key]
-            if math.isnan(value["mean"]):
+            if row["row"] in skip or math.isnan(value["mean"]):
                 continue
             target = models if row["kind"] == "model" else references
             name = row["row"] if row["kind"] == "model" else f"{row['row']} ({figure.benchmark})"
@@ -133,7 +139,7 @@ def comparison(tables: dict[str, dict], figures: list[Figure] = FIGURES) -> dict
                 entry["family"] = FAMILY_OF.get(row["row"], "other")
             entry["values"][figure.label] = {"mean": value["mean"], "error": value["error"], "n": row["n"]}
         for paper in table.get("published", []):
-            if figure.key in paper["values"]:
+            if figure.key in paper["values"] and paper["model"] not in skip:
                 mean, error = paper["values"][figure.key]
                 name = f"{paper['model']} [{paper['source']}]"
                 entry = published.setdefault(name, {"row": name, "values": {}})

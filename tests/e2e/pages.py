@@ -41,6 +41,7 @@ READ_PAGE = """async () => {
       .filter(e => e.querySelector('mjx-mtext[style*="color: red"]'))
       .map(e => { const m = e.querySelector("mjx-assistive-mml mtext[mathcolor=red]"); return m ? m.textContent : "?"; }),
     prose: prose.innerText,
+    executed: [...document.querySelectorAll(".genlab-executed")].map(e => e.innerText),
     scrollWidth: document.documentElement.scrollWidth,
     mainWidth: main.getBoundingClientRect().width,
   };
@@ -227,3 +228,14 @@ def phone_problems(site: Site, page: Page) -> list[str]:
     if facts["mainWidth"] < 0.75 * width:
         found.append(f"the text column is {facts['mainWidth']:.0f} px wide on a {width} px phone")
     return found
+
+
+def execution_problems(site: Site, page: Page) -> list[str]:
+    """A notebook page says once, under its title, how its outputs were made; other pages do not."""
+    lines = site.visit(page).facts["executed"]
+    if not page.is_notebook:
+        return [f"not a notebook, but says {line!r}" for line in lines]
+    if len(lines) != 1:
+        return [f"{len(lines)} execution lines, expected one"]
+    wanted = ["genlab", "torch", "seed", " s, on "]
+    return [f"the execution line {lines[0]!r} does not give the {w.strip(' ,')}" for w in wanted if w not in lines[0]]

@@ -66,6 +66,11 @@ def test_colab_button_opens_this_notebook(site, page):
 
 
 @each_page
+def test_notebook_pages_say_how_they_were_executed(site, page):
+    assert not checks.execution_problems(site, page), page.path
+
+
+@each_page
 def test_readable_at_a_phones_width(site, page):
     assert not checks.phone_problems(site, page), page.path
 
@@ -130,3 +135,4 @@ def test_each_check_catches_its_fault(browser, base_url_for, tmp_path):
     assert checks.colab_problems(site, broken, COLAB, expected)
     assert checks.colab_problems(site, pages[1], COLAB, None) == []
     assert any("px wide on a 390 px phone" in p for p in checks.phone_problems(site, broken))
+    assert checks.execution_problems(site, broken) == ["0 execution lines, expected one"]
