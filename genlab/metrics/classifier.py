@@ -2,7 +2,7 @@
 
 Sample-quality measures for images need a network that "knows" the data: Inception
 scores and FID use an ImageNet classifier; for 8×8 digits a few seconds of training on
-the real training split give a classifier that is right about 98% of the time on
+the real training split give a classifier that is right about 99% of the time on
 held-out digits. Asking it about generated digits tells us how often they look like
 some digit (a confident label) and which digits appear (class coverage).
 
