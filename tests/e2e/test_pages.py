@@ -25,54 +25,28 @@ def colab_address(page: Page) -> str | None:
     return f"{COLAB}/github/{REPO}/blob/{BRANCH}/{page.source.relative_to(ROOT).as_posix()}"
 
 
-each_page = pytest.mark.parametrize("page", PAGES, ids=[p.path.removesuffix(".html") for p in PAGES])
+def colab_check(site, page):
+    return checks.colab_problems(site, page, COLAB, colab_address(page))
 
 
-@each_page
-def test_no_console_errors_and_no_failed_requests(site, page):
-    assert not checks.console_problems(site, page), page.path
+# Each check returns the problems it finds on one page; every page must have none.
+CHECKS = {
+    "console errors and failed requests": checks.console_problems,
+    "works offline": checks.offline_problems,
+    "MathJax typeset every formula": checks.math_problems,
+    "every image loads": checks.image_problems,
+    "internal links and anchors resolve": checks.link_problems,
+    "citations resolve": checks.citation_problems,
+    "the Colab button opens this notebook": colab_check,
+    "notebook pages say how they were executed": checks.execution_problems,
+    "readable at a phone's width": checks.phone_problems,
+}
 
 
-@each_page
-def test_works_offline(site, page):
-    assert not checks.offline_problems(site, page), page.path
-
-
-@each_page
-def test_mathjax_typeset_every_formula(site, page):
-    assert not checks.math_problems(site, page), page.path
-
-
-@each_page
-def test_every_image_loads(site, page):
-    assert not checks.image_problems(site, page), page.path
-
-
-@each_page
-def test_internal_links_and_anchors_resolve(site, page):
-    assert not checks.link_problems(site, page), page.path
-
-
-@each_page
-def test_citations_resolve(site, page):
-    assert not checks.citation_problems(site, page), page.path
-
-
-@each_page
-def test_colab_button_opens_this_notebook(site, page):
-    assert not checks.colab_problems(site, page, COLAB, colab_address(page)), page.path
-    if page.is_notebook:
-        assert page.source.is_file()
-
-
-@each_page
-def test_notebook_pages_say_how_they_were_executed(site, page):
-    assert not checks.execution_problems(site, page), page.path
-
-
-@each_page
-def test_readable_at_a_phones_width(site, page):
-    assert not checks.phone_problems(site, page), page.path
+@pytest.mark.parametrize("check", CHECKS.values(), ids=CHECKS.keys())
+@pytest.mark.parametrize("page", PAGES, ids=[p.path.removesuffix(".html") for p in PAGES])
+def test_page(site, page, check):
+    assert not check(site, page), page.path
 
 
 def test_a_screenshot_of_every_page(site):
