@@ -190,6 +190,24 @@ def test_command_line_overwrite_replaces_and_resume_extends(toy_cli):
     assert [r for r in extended if r["seed"] == 0] == [r for r in replaced if r["seed"] == 0]
 
 
+def test_command_line_merges_jobs_run_side_by_side(toy_cli):
+    main(["toy", "--seeds", "2", "--out", str(toy_cli / "a")])
+    main(["toy", "--seeds", "2", "--first-seed", "1", "--models", "m1", "m2", "--no-references", "--out", str(toy_cli / "b")])
+    out = toy_cli / "results"
+    main(["toy", "--merge", str(toy_cli / "a" / "toy.json"), str(toy_cli / "b" / "toy.json"), "--out", str(out)])
+    merged = bench.load(out / "toy.json")
+    assert [(r["row"], r["n"]) for r in merged["rows"]] == [("truth", 2), ("m1", 3), ("m2", 2)]
+    assert merged["seeds"] == [0, 1, 2] and [(r["row"], r["seed"]) for r in merged["runs"][:3]] == [("truth", 0), ("m1", 0), ("truth", 1)]
+    a_seed1 = next(r for r in bench.load(toy_cli / "a" / "toy.json")["runs"] if (r["row"], r["seed"]) == ("m1", 1))
+    assert next(r for r in merged["runs"] if (r["row"], r["seed"]) == ("m1", 1)) == a_seed1  # the first file wins
+    saved = (out / "toy.json").read_text()
+    with pytest.raises(SystemExit):  # never replaces a saved table unless told how
+        main(["toy", "--merge", str(toy_cli / "a" / "toy.json"), "--out", str(out)])
+    assert (out / "toy.json").read_text() == saved
+    with pytest.raises(SystemExit):
+        main(["toy", "--merge", str(toy_cli / "a" / "toy.json")])  # no --out
+
+
 @pytest.fixture
 def quick_recipes(monkeypatch):
     from genlab.bench import toy2d

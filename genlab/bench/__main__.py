@@ -8,6 +8,9 @@ Where the results go (NAME.csv, one line per run, and NAME.json, the whole summa
   unless --resume (keep the saved runs, compute only the missing ones) or --overwrite
   (start again and replace the files) says what to do with them.
 
+Jobs run side by side (different --first-seed or --models, each with its own --out) are
+joined with --merge A/NAME.json B/NAME.json --out DIR (with --resume, DIR's own file first).
+
 The committed tables that chapter 5 reads are regenerated with
 --out book/05_analysis/results --overwrite (see `make tables`).
 """
@@ -20,7 +23,8 @@ from pathlib import Path
 
 import torch
 
-from genlab.bench import REGISTRY, format_table, get, run
+from genlab.bench import REGISTRY, format_table, get, load, run, save
+from genlab.bench.common import merge
 
 RUNS_FOLDER = Path("bench-runs")
 
@@ -71,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         "--overwrite", action="store_true", help="replace NAME.csv and NAME.json in --out DIR, discarding the runs they hold"
     )
     parser.add_argument("--list", action="store_true", help="list the benchmark's models and exit")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="FILE",
+                        help="join the runs of these NAME.json files into --out DIR instead of running anything")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
@@ -84,6 +90,22 @@ def main(argv: list[str] | None = None) -> None:
     if args.list:
         for name in benchmark.models:
             print(name + (" (default)" if name in benchmark.default_models else ""))
+        return
+
+    if args.merge:
+        if args.out is None:
+            parser.error("--merge needs --out DIR, the folder to write the joined NAME.json and NAME.csv to")
+        target = args.out / f"{benchmark.name}.json"
+        if target.exists() and not (args.resume or args.overwrite):
+            parser.error(f"{target} already exists; pass --resume to merge into it (its runs first) or --overwrite")
+        sources = ([target] if target.exists() and args.resume else []) + list(args.merge)
+        try:
+            summary = merge(benchmark, [load(path) for path in sources], args.device)
+        except (ValueError, FileNotFoundError) as err:
+            parser.error(str(err))
+        save(summary, args.out)
+        print(format_table(summary))
+        print(f"\nmerged {len(sources)} files; results in {args.out}/{benchmark.name}.csv and .json")
         return
 
     out, created = None, False

@@ -187,6 +187,25 @@ def run(
     return summary
 
 
+def merge(benchmark: Benchmark, summaries: Sequence[dict], device: str | torch.device = "cpu") -> dict:
+    """One summary from the runs of several (seeds or models run as separate jobs, say).
+
+    A (row, seed) saved in more than one summary is taken from the first that has it;
+    runs of rows the benchmark no longer has are dropped.
+    """
+    known = {**benchmark.references, **benchmark.models}
+    runs: dict[tuple[str, int], dict] = {}
+    for summary in summaries:
+        if summary.get("name") != benchmark.name:
+            raise ValueError(f"cannot merge a {summary.get('name')!r} summary into benchmark {benchmark.name!r}")
+        for r in summary["runs"]:
+            if r["row"] in known:
+                runs.setdefault((r["row"], r["seed"]), r)
+    todo = _rows_in_order(benchmark, {row for row, _ in runs})
+    merged = _by_seed(list(runs.values()), todo)
+    return summarise(benchmark, merged, sorted({r["seed"] for r in merged}), torch.device(device), todo)
+
+
 def _rows_in_order(benchmark: Benchmark, names: set[str]) -> list:
     """(name, kind, runner) of `names`: the references first, then the models, each in the benchmark's order."""
     return ([(name, "reference", fn) for name, fn in benchmark.references.items() if name in names]
