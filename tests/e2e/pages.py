@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DESKTOP = ("desktop", {"width": 1280, "height": 900})
@@ -93,22 +92,11 @@ class Site:
 
 
 def toc_pages() -> list[Page]:
-    """The pages of _toc.yml, in order, each with its source file."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    names: list[str] = []
+    """The pages of _toc.yml, in order (as the static book test reads them), each with its source file."""
+    from test_book import TOC_FILES
 
-    def walk(node):
-        if isinstance(node, dict):
-            names.extend(node[key] for key in ("root", "file") if isinstance(node.get(key), str))
-            for value in node.values():
-                walk(value) if isinstance(value, (dict, list)) else None
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc)
     pages = []
-    for name in names:
+    for name in TOC_FILES:
         sources = [ROOT / f"{name}{suffix}" for suffix in (".md", ".ipynb")]
         source = next((s for s in sources if s.exists()), sources[0])
         pages.append(Page(f"{name}.html", source))
