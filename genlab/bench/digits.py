@@ -70,8 +70,8 @@ def train_and_score(build: Callable[[], GenerativeModel], seed: int, device: tor
     return _score(samples, x_held, requested)
 
 
-def dcgan(classes: int = 0) -> GAN:
-    return GAN.dcgan((1, 8, 8), latent_dim=32, channels=(64, 32), lr=2e-4, classes=classes)
+def dcgan(classes: int = 0, **kwargs) -> GAN:
+    return GAN.dcgan((1, 8, 8), latent_dim=32, channels=(64, 32), **({"lr": 2e-4} | kwargs), classes=classes)
 
 
 def conv_vae(classes: int = 0) -> VAE:
@@ -82,6 +82,23 @@ def vaegan() -> VAEGAN:
     return VAEGAN.dcgan((1, 8, 8), latent_dim=32, channels=(64, 32), gamma=1.0)
 
 
+def _gan_variant(steps: int = GAN_RECIPE["steps"], **kwargs) -> Callable[[int, torch.device], dict[str, float]]:
+    """A DCGAN row with one change (chapter 6's stabilisers)."""
+    return lambda seed, device: train_and_score(lambda: dcgan(**kwargs), seed, device, steps=steps,
+                                                batch_size=GAN_RECIPE["batch_size"])
+
+
+# Chapter 6's stabilisers, each one change to the DCGAN row, as on the grid (genlab.bench.toy2d).
+# WGAN-GP takes the paper's optimiser and 5 critic steps per update (each with a double backward),
+# so 500 updates cost about the DCGAN's 2,000.
+STABILISERS = {
+    "DCGAN, hinge": _gan_variant(loss="hinge"),
+    "DCGAN, spectral norm": _gan_variant(spectral_norm=True),
+    "DCGAN, TTUR": _gan_variant(lr=1e-4, d_lr=4e-4),
+    "DCGAN, R1": _gan_variant(r1_weight=10.0),
+    "DCGAN, WGAN-GP": _gan_variant(steps=500, loss="wgan-gp", d_steps=5, lr=1e-4, betas=(0.5, 0.9)),
+}
+
 MODELS = {
     "DCGAN": lambda seed, device: train_and_score(dcgan, seed, device, **GAN_RECIPE),
     "VAE": lambda seed, device: train_and_score(conv_vae, seed, device, bernoulli=True, **VAE_RECIPE),
@@ -89,6 +106,7 @@ MODELS = {
     "cGAN": lambda seed, device: train_and_score(lambda: dcgan(classes=10), seed, device, **GAN_RECIPE),
     "CVAE": lambda seed, device: train_and_score(lambda: conv_vae(classes=10), seed, device, bernoulli=True,
                                                  **VAE_RECIPE),
+    **STABILISERS,
 }
 
 
@@ -108,7 +126,7 @@ BENCHMARK = Benchmark(
         Column("agree", "class agrees % ↑", "{:.1f}", scale=100),
     ],
     models=MODELS,
-    default_models=list(MODELS),
+    default_models=[name for name in MODELS if name not in STABILISERS],  # chapter 6: run them with --models
     references={"real vs real": _real_vs_real},
     error="sd",
     notes=[
@@ -117,6 +135,9 @@ BENCHMARK = Benchmark(
         "sharpness: mean squared Laplacian over the real digits' (1 = as sharp as real; below 0.6 blurred, "
         "above 1.25 noisier than real)",
         "DCGAN, VAE-GAN, cGAN: 2,000 updates of 128; VAE, CVAE: 3,000 updates of 64, scored on decoder means",
+        "DCGAN, hinge / spectral norm / TTUR / R1 / WGAN-GP (chapter 6): the DCGAN with one change each; "
+        "TTUR: learning rates 1e-4 for G, 4e-4 for D; R1: γ = 10; WGAN-GP: 500 updates of 5 critic steps, "
+        "Adam(1e-4, 0.5, 0.9), λ = 10",
         "class agrees: conditional models asked for the held-out labels; share the classifier assigns to that class",
     ],
 )

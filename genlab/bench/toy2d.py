@@ -61,6 +61,15 @@ RECIPES = {
     # about five of the GAN's (five critic steps, each with a double backward for the penalty),
     # so 1,500 updates take about the wall time of the GAN's 8,000: the same compute.
     "WGAN-GP": _recipe(GAN.mlp, hidden=128, depth=3, loss="wgan-gp", d_steps=5, lr=1e-4, betas=(0.5, 0.9), steps=1_500),
+    # Chapter 6's stabilisers, each one change to the GAN row (run them with --models):
+    # the hinge loss (Lim & Ye, 2017; Miyato et al., 2018); spectral normalisation of every
+    # discriminator layer (Miyato et al., 2018); two time scales, with SAGAN's learning rates
+    # 1e-4 for G and 4e-4 for D (Heusel et al., 2017; Zhang et al., 2019); the R1 penalty on real
+    # data with the paper's γ = 10 (Mescheder et al., 2018).
+    "GAN, hinge": _recipe(GAN.mlp, **_GAN, loss="hinge"),
+    "GAN, spectral norm": _recipe(GAN.mlp, **_GAN, spectral_norm=True),
+    "GAN, TTUR": _recipe(GAN.mlp, **(_GAN | {"lr": 1e-4}), d_lr=4e-4),
+    "GAN, R1": _recipe(GAN.mlp, **_GAN, r1_weight=10.0),
     "VAE": _recipe(VAE.mlp, latent_dim=2, hidden=128, depth=3, likelihood="gaussian", lr=1e-3),
     # The VAE × GAN hybrids of chapter 7, with the GAN row's networks and budget.
     "VAE-GAN": _recipe(VAEGAN.mlp, latent_dim=2, hidden=128, depth=3, lr=5e-4),
@@ -242,6 +251,8 @@ _NOTES = [
     "all %: the share of runs that captured every mode (the rest collapsed onto fewer)",
     "MMD²: squared maximum mean discrepancy to 2,500 fresh true points with two RBF bandwidths (the mode std and "
     "half the mode spacing; genlab.metrics.mixture_mmd); two true samples give about 0 ± 0.001 ×1e-3",
+    "GAN, hinge / spectral norm / TTUR / R1 (chapter 6): the GAN row with one change each — the hinge loss; "
+    "spectral normalisation of D; learning rates 1e-4 for G and 4e-4 for D; the R1 penalty, γ = 10",
     "GAN + DRS: the GAN row's model with discriminator rejection sampling (Azadi et al., 2019) — a different "
     "sampler, using only the model's own networks; its time is the sampling alone",
     "NLL: held-out negative log-likelihood in nats per point, exact for the true data and the MDN-RNN, an upper "
@@ -256,13 +267,14 @@ def _benchmark(data: str) -> Benchmark:
     n_modes = mixture(data).n_modes
     models = {name: _model(data, name) for name in RECIPES}
     models["GAN + DRS"] = _rejection(data)
-    hybrids = ("VAE-GAN", "AAE", "BiGAN", "ALI", "MDN-RNN")  # chapter 7's rows: run them with --models
+    # chapter 6's and chapter 7's rows: run them with --models
+    extra = ("GAN, hinge", "GAN, spectral norm", "GAN, TTUR", "GAN, R1", "VAE-GAN", "AAE", "BiGAN", "ALI", "MDN-RNN")
     return Benchmark(
         name=data,
         title=f"Mode collapse on the {data} ({n_modes} Gaussian modes), PacGAN protocol, 2,500 samples per run",
         columns=COLUMNS,
         models=models,
-        default_models=[name for name in models if name not in hybrids],
+        default_models=[name for name in models if name not in extra],
         references={"true data": _true_data(data)},
         published=_PUBLISHED[data],
         error="se",

@@ -57,6 +57,11 @@ class GAN(GenerativeModel):
             weights, θ̄ ← β θ̄ + (1 − β) θ after every generator update, and sample from it
             (Yazıcı et al., 2019). Averaging cancels the oscillation of the iterates around the
             equilibrium that the two-player game causes; 0 (default) samples from G itself.
+        d_lr: the discriminator's learning rate when it should differ from the generator's — the
+            two time-scale update rule (TTUR, Heusel et al., 2017); None (default) uses `lr`.
+        r1_weight: γ of the R1 penalty (Mescheder et al., 2018): γ/2 · E_x||∇_x D(x)||² on the real
+            batch is added to the discriminator's loss (`genlab.losses.r1_penalty`); the paper uses
+            γ = 10. 0 (default) turns it off.
 
     Raises:
         ValueError: for an unknown loss or impossible settings, and — from one probe forward
@@ -81,6 +86,8 @@ class GAN(GenerativeModel):
         categories: int = 0,
         classes: int = 0,
         ema: float = 0.0,
+        d_lr: float | None = None,
+        r1_weight: float = 0.0,
     ) -> None:
         super().__init__()
         if loss not in losses.GAN_LOSSES:
@@ -88,6 +95,8 @@ class GAN(GenerativeModel):
         check_count(d_steps, "d_steps", minimum=1)
         if not gp_weight >= 0:
             raise ValueError(f"gp_weight must be non-negative, got {gp_weight!r}")
+        if not r1_weight >= 0:
+            raise ValueError(f"r1_weight must be non-negative (0 turns the R1 penalty off), got {r1_weight!r}")
         check_count(latent_dim, "latent_dim", minimum=1)
         check_count(pack, "pack", minimum=1)
         check_count(categories, "categories")
@@ -95,6 +104,8 @@ class GAN(GenerativeModel):
         if classes and pack > 1:
             raise ValueError("a conditional GAN (classes > 0) cannot pack samples: use pack=1")
         check_positive(lr, "lr")
+        if d_lr is not None:
+            check_positive(d_lr, "d_lr (or None for the generator's lr)")
         if not 0 <= ema < 1:
             raise ValueError(f"ema must be a decay in [0, 1), got {ema!r}")
         self.generator = generator
@@ -103,9 +114,11 @@ class GAN(GenerativeModel):
         self.data_shape = tuple(data_shape)
         self.loss = loss
         self.lr = lr
+        self.d_lr = lr if d_lr is None else d_lr
         self.betas = betas
         self.d_steps = d_steps
         self.gp_weight = gp_weight
+        self.r1_weight = r1_weight
         self.pack = pack
         self.categories = categories
         self.classes = classes
@@ -242,9 +255,9 @@ class GAN(GenerativeModel):
             self.discriminator.train(d_mode)
 
     def configure_optimizers(self) -> Optimizers:
-        """One Adam optimizer per player."""
+        """One Adam optimizer per player (the discriminator's at `d_lr`)."""
         return {
-            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=self.lr, betas=self.betas),
+            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=self.d_lr, betas=self.betas),
             "generator": torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=self.betas),
         }
 
@@ -280,13 +293,18 @@ class GAN(GenerativeModel):
         # Fakes are detached so this step does not reach G's weights.
         d_loss = losses.discriminator_loss(self.logits(real, labels), self.logits(fake.detach(), labels), self.loss)
         out = {}
+        # Both penalties differentiate D with respect to its (packed) input, the data only: a
+        # conditional GAN's label is attached inside the critic.
+        critic = self._scores if labels is None else (lambda x: self._scores(attach_condition(x, labels, self.classes)))
         if self.loss == "wgan-gp":
-            # Keep the critic close to 1-Lipschitz (Gulrajani et al., 2017, eq. 3); with packing the
-            # penalty is on the gradient with respect to the whole packed input.
-            critic = self._scores if labels is None else (lambda x: self._scores(attach_condition(x, labels, self.classes)))
+            # Keep the critic close to 1-Lipschitz (Gulrajani et al., 2017, eq. 3).
             gp = losses.gradient_penalty(critic, self.packed(real), self.packed(fake))
             d_loss = d_loss + self.gp_weight * gp
             out["gp"] = gp.detach()
+        if self.r1_weight:
+            r1 = losses.r1_penalty(critic, self.packed(real))
+            d_loss = d_loss + self.r1_weight / 2 * r1
+            out["r1"] = r1.detach()
         self.optimizer_step(opt_d, d_loss)
         return {"d_loss": d_loss.detach(), **out}
 
