@@ -10,6 +10,7 @@ from genlab import data, imputation, losses, metrics, models
 from genlab.checkpoint import CheckpointError, load, load_checkpoint, save_checkpoint
 from genlab.models import (
     AAE,
+    DDPM,
     GAN,
     VAE,
     BiGAN,

@@ -58,6 +58,10 @@ CASES = {
         _ring,
         lambda: torch.zeros(64, 2, 1),
     ),
+    "GAN.mlp spectral norm TTUR R1": Case(
+        lambda: genlab.GAN.mlp(hidden=16, depth=2, spectral_norm=True, lr=1e-4, d_lr=4e-4, r1_weight=10.0), _ring,
+        lambda: torch.zeros(64, 3)),
+    "DDPM.mlp": Case(lambda: genlab.DDPM.mlp(hidden=16, depth=2, timesteps=20), _ring, lambda: torch.zeros(64, 3)),
     "GAN.dcgan": Case(lambda: genlab.GAN.dcgan((1, 8, 8), latent_dim=8, channels=(8, 4)), _digits,
                       lambda: torch.zeros(64, 1, 7, 7)),
     "VAE.mlp": Case(lambda: genlab.VAE.mlp(hidden=16, depth=1), _ring, lambda: torch.zeros(64, 3)),

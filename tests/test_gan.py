@@ -214,3 +214,61 @@ def test_each_loss_updates_every_parameter(loss, ring_data):
     out = gan.train_step(ring_data[:64], gan.configure_optimizers(), 0)
     assert all(math.isfinite(v) for v in out.values())
     assert all(not torch.equal(before[n], p) for n, p in params.items())
+
+
+def test_r1_penalty_by_hand():
+    # A linear critic w·x + b has gradient w at every x: the penalty is ||w||² whatever the data.
+    critic = linear_critic(3, norm=2.0)
+    x = torch.randn(5, 3)
+    assert losses.r1_penalty(critic, x).item() == pytest.approx(4.0, rel=1e-5)
+    # D(x) = Σ x² has gradient 2x, so the penalty is the mean of 4 ||x||² over the batch.
+    quadratic = lambda x: x.pow(2).flatten(1).sum(1)  # noqa: E731
+    images = torch.randn(4, 1, 2, 2)
+    expected = (4 * images.flatten(1).pow(2).sum(1)).mean().item()
+    assert losses.r1_penalty(quadratic, images).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_r1_penalty_reaches_the_critic_weights_and_not_the_data():
+    torch.manual_seed(0)
+    critic = MLP(2, 1, 8, 2)
+    x = torch.randn(16, 2, requires_grad=True)
+    losses.r1_penalty(critic, x).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in critic.parameters() if p.dim() > 1)
+    assert x.grad is None  # the real batch is detached: nothing flows back to whatever made it
+
+
+@pytest.mark.parametrize("classes", [0, 3])
+def test_r1_weight_adds_half_gamma_times_the_penalty_to_the_discriminator_loss(classes):
+    data = torch.randn(32, 2)
+    batch = (data, torch.arange(32) % 3) if classes else data
+    out = {}
+    for gamma in (0.0, 10.0):
+        torch.manual_seed(0)
+        gan = genlab.GAN.mlp(hidden=16, depth=2, r1_weight=gamma, classes=classes)
+        torch.manual_seed(1)  # the same noise for both
+        out[gamma] = gan.train_step(batch, gan.configure_optimizers(), 0)
+    assert "r1" not in out[0.0] and out[10.0]["r1"] > 0
+    assert out[10.0]["d_loss"].item() == pytest.approx(out[0.0]["d_loss"].item() + 5 * out[10.0]["r1"].item(), rel=1e-5)
+
+
+def test_two_time_scales_give_the_discriminator_its_own_learning_rate():
+    gan = genlab.GAN.mlp(hidden=8, depth=2, lr=1e-4, d_lr=4e-4)
+    optimizers = gan.configure_optimizers()
+    assert optimizers["generator"].param_groups[0]["lr"] == 1e-4
+    assert optimizers["discriminator"].param_groups[0]["lr"] == 4e-4
+    same = genlab.GAN.mlp(hidden=8, depth=2, lr=3e-4).configure_optimizers()
+    assert same["discriminator"].param_groups[0]["lr"] == same["generator"].param_groups[0]["lr"] == 3e-4
+
+
+def test_stabiliser_settings_are_checked_and_saved(tmp_path):
+    from genlab.checkpoint import save_checkpoint
+
+    with pytest.raises(ValueError, match="d_lr"):
+        genlab.GAN.mlp(d_lr=0.0)
+    with pytest.raises(ValueError, match="r1_weight must be non-negative"):
+        genlab.GAN.mlp(r1_weight=-1.0)
+    gan = genlab.GAN.mlp(hidden=8, depth=2, d_lr=4e-4, r1_weight=10.0)
+    path = tmp_path / "gan.pt"
+    save_checkpoint(path, gan, gan.configure_optimizers(), step=0)
+    loaded = genlab.load(path)
+    assert (loaded.d_lr, loaded.r1_weight) == (4e-4, 10.0)

@@ -29,6 +29,7 @@ from genlab.metrics.modes import mixture_mmd, mode_coverage
 from genlab.models.aae import AAE
 from genlab.models.base import GenerativeModel
 from genlab.models.bigan import BiGAN
+from genlab.models.diffusion import DDPM
 from genlab.models.gan import GAN
 from genlab.models.sequence_rnn import SequenceRNN
 from genlab.models.vae import VAE
@@ -79,6 +80,11 @@ RECIPES = {
     # Maximum likelihood instead of a game: p(x, y) = p(x) p(y | x), each factor a mixture of
     # 10 Gaussians computed by chapter 4's recurrent model (a mixture density network, Bishop
     # 1994; Graves 2013). 20,000 updates at a linearly decaying rate: about the GAN's wall time.
+    # Chapter 6's outlook: a small DDPM (Ho et al., 2020) — the paper's 1,000 steps and linear
+    # schedule, an MLP of the GAN's size reading the step's sinusoidal embedding. One update is
+    # half a GAN update (one network, one pass), so 16,000 updates at a linearly decaying rate
+    # take about the GAN's wall time.
+    "DDPM": _recipe(DDPM.mlp, hidden=128, depth=3, lr=1e-3, steps=16_000, lr_decay="linear"),
     "MDN-RNN": _recipe(_point_rnn, hidden=64, components=10, lr=3e-3, clip_norm=None, steps=20_000,
                        lr_decay="linear"),
 }
@@ -253,6 +259,9 @@ _NOTES = [
     "half the mode spacing; genlab.metrics.mixture_mmd); two true samples give about 0 ± 0.001 ×1e-3",
     "GAN, hinge / spectral norm / TTUR / R1 (chapter 6): the GAN row with one change each — the hinge loss; "
     "spectral normalisation of D; learning rates 1e-4 for G and 4e-4 for D; the R1 penalty, γ = 10",
+    "DDPM (chapter 6): denoising diffusion, T = 1,000 steps of the linear schedule 1e-4 … 0.02, an MLP 3x128 "
+    "(SiLU) predicting the noise from the point and its step, 16,000 updates of 256 at a linearly decaying rate (about "
+    "the GAN's wall time); each sample takes 1,000 network calls",
     "GAN + DRS: the GAN row's model with discriminator rejection sampling (Azadi et al., 2019) — a different "
     "sampler, using only the model's own networks; its time is the sampling alone",
     "NLL: held-out negative log-likelihood in nats per point, exact for the true data and the MDN-RNN, an upper "
@@ -268,7 +277,7 @@ def _benchmark(data: str) -> Benchmark:
     models = {name: _model(data, name) for name in RECIPES}
     models["GAN + DRS"] = _rejection(data)
     # chapter 6's and chapter 7's rows: run them with --models
-    extra = ("GAN, hinge", "GAN, spectral norm", "GAN, TTUR", "GAN, R1", "VAE-GAN", "AAE", "BiGAN", "ALI", "MDN-RNN")
+    extra = ("GAN, hinge", "GAN, spectral norm", "GAN, TTUR", "GAN, R1", "DDPM", "VAE-GAN", "AAE", "BiGAN", "ALI", "MDN-RNN")
     return Benchmark(
         name=data,
         title=f"Mode collapse on the {data} ({n_modes} Gaussian modes), PacGAN protocol, 2,500 samples per run",

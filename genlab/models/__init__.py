@@ -3,6 +3,7 @@
 from genlab.models.aae import AAE
 from genlab.models.base import GenerativeModel, Trainable
 from genlab.models.bigan import BiGAN
+from genlab.models.diffusion import DDPM
 from genlab.models.gan import GAN
 from genlab.models.masked_vae import MaskedVAE
 from genlab.models.memory import RecurrentRegressor
@@ -15,5 +16,5 @@ from genlab.models.vae import VAE
 from genlab.models.vaegan import VAEGAN
 from genlab.models.vrnn import VRNN
 
-__all__ = ["AAE", "GAN", "VAE", "BiGAN", "CharRNN", "GenerativeModel", "MaskedVAE", "RecurrentGAN", "RecurrentRegressor", "SequenceRNN", "SequenceVAE", "TimeGAN",
+__all__ = ["AAE", "DDPM", "GAN", "VAE", "BiGAN", "CharRNN", "GenerativeModel", "MaskedVAE", "RecurrentGAN", "RecurrentRegressor", "SequenceRNN", "SequenceVAE", "TimeGAN",
            "Trainable", "VAEGAN", "VRNN"]

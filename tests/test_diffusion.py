@@ -1,0 +1,101 @@
+"""The DDPM: its noise schedules, the forward process, the loss and the reverse-process sampler."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import genlab
+from genlab.models.diffusion import TimeEmbedding, noise_schedule
+
+
+def test_linear_schedule_is_the_papers():
+    betas = noise_schedule("linear", 1000)
+    assert betas[0].item() == pytest.approx(1e-4) and betas[-1].item() == pytest.approx(0.02)
+    alpha_bar = torch.cumprod(1 - betas, 0)
+    # Ho et al. (2020): with this schedule x_T is almost pure noise, ᾱ_T ≈ 4e-5.
+    assert 2e-5 < alpha_bar[-1].item() < 8e-5
+    # Fewer steps, the same total noise: ᾱ_T stays tiny.
+    assert torch.cumprod(1 - noise_schedule("linear", 100), 0)[-1].item() < 1e-4
+
+
+def test_cosine_schedule_follows_its_formula():
+    T, s = 50, 0.008
+    alpha_bar = torch.cumprod(1 - noise_schedule("cosine", T), 0)
+    f = lambda t: math.cos((t / T + s) / (1 + s) * math.pi / 2) ** 2  # noqa: E731
+    for t in (1, 10, 25, 40):
+        assert alpha_bar[t - 1].item() == pytest.approx(f(t) / f(0), rel=1e-9)
+    assert noise_schedule("cosine", T).max().item() <= 0.999
+
+
+def test_bad_settings_name_the_argument():
+    with pytest.raises(ValueError, match="unknown noise schedule 'quadratic'"):
+        genlab.DDPM.mlp(schedule="quadratic")
+    with pytest.raises(ValueError, match="timesteps"):
+        genlab.DDPM.mlp(timesteps=1)
+    with pytest.raises(ValueError, match="lr"):
+        genlab.DDPM.mlp(lr=0.0)
+    with pytest.raises(ValueError, match="even"):
+        TimeEmbedding(7)
+
+
+def test_forward_process_has_the_closed_form_marginal():
+    torch.manual_seed(0)
+    model = genlab.DDPM.mlp(hidden=8, depth=1, timesteps=100)
+    x0 = torch.full((200_000, 2), 3.0)
+    for t in (1, 50, 100):
+        a = model.alpha_bar[t - 1].item()
+        xt = model.noised(x0, torch.full((len(x0),), t), torch.randn_like(x0))
+        assert xt.mean().item() == pytest.approx(3 * math.sqrt(a), abs=0.01)
+        assert xt.std().item() == pytest.approx(math.sqrt(1 - a), rel=0.01)
+
+
+class OracleDenoiser(nn.Module):
+    """The exact E[ε | x_t] when the data are N(mean, std² I): the best possible noise predictor."""
+
+    def __init__(self, alpha_bar: torch.Tensor, mean: float, std: float) -> None:
+        super().__init__()
+        self.alpha_bar, self.mean, self.std = alpha_bar, mean, std
+        self.unused = nn.Parameter(torch.zeros(1))  # a model needs one parameter for its device
+
+    def forward(self, x, t):
+        a = self.alpha_bar[t - 1][:, None]
+        variance = a * self.std**2 + 1 - a
+        return (1 - a).sqrt() / variance * (x - a.sqrt() * self.mean)
+
+
+class Zero(nn.Module):
+    def forward(self, x, t):
+        return torch.zeros_like(x)
+
+
+@pytest.mark.parametrize("schedule", ["linear", "cosine"])
+def test_sampler_with_the_exact_denoiser_recovers_the_data_distribution(schedule):
+    model = genlab.DDPM(nn.Identity(), data_shape=(2,), timesteps=200, schedule=schedule)
+    model.denoiser = OracleDenoiser(model.alpha_bar, mean=2.0, std=0.5)
+    x = model.sample(20_000, generator=torch.Generator().manual_seed(0))
+    assert x.shape == (20_000, 2)
+    assert x.mean().item() == pytest.approx(2.0, abs=0.02)
+    assert x.std().item() == pytest.approx(0.5, rel=0.03)
+    assert torch.corrcoef(x.T)[0, 1].abs().item() < 0.03  # independent coordinates, as in the data
+
+
+def test_loss_is_the_squared_noise_error_and_the_exact_denoiser_beats_zero():
+    model = genlab.DDPM(nn.Identity(), data_shape=(2,), timesteps=100)
+    x0 = 2.0 + 0.5 * torch.randn(50_000, 2, generator=torch.Generator().manual_seed(1))
+    model.denoiser = Zero()
+    # Predicting no noise costs E||ε||² = 2 (the dimension).
+    assert model.loss(x0, generator=torch.Generator().manual_seed(2)).item() == pytest.approx(2.0, rel=0.02)
+    model.denoiser = OracleDenoiser(model.alpha_bar, mean=2.0, std=0.5)
+    assert model.loss(x0, generator=torch.Generator().manual_seed(2)).item() < 1.0
+
+
+def test_training_lowers_the_loss_and_samples_come_from_the_denoiser():
+    torch.manual_seed(0)
+    model = genlab.DDPM.mlp(data_dim=2, hidden=32, depth=2, timesteps=50, lr=3e-3)
+    x = 1.0 + 0.3 * torch.randn(2_000, 2, generator=torch.Generator().manual_seed(0))
+    history = genlab.fit(model, x, steps=400, batch_size=128, progress=False, log_every=20)
+    assert sum(history["loss"][-5:]) / 5 < 0.6 * sum(history["loss"][:2]) / 2
+    samples = model.sample(1_000, generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(samples).all() and samples.shape == (1_000, 2)
