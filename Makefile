@@ -60,6 +60,7 @@ sweep: install
 bench: install
 	$(BIN)/python benchmarks/fit_overhead.py
 	$(BIN)/python benchmarks/rnn_sampling.py
+	$(BIN)/python benchmarks/efficiency.py
 
 ## tables: regenerate the benchmark tables that chapters 5 and 7 read (book/*/results;
 ## many hours on 2 cores; each line can be run alone)

@@ -3,20 +3,25 @@
 Four models — an MLP GAN on the ring, the DCGAN and the convolutional VAE on 8×8 digits,
 SequenceRNN on sines — each trained by `fit` and by the loop people write (one `.item()`
 per step), in fp32 and with bfloat16 autocast (CUDA only), interleaved, medians.
-Goal on a GPU: fit / plain ≥ 0.95.
+Goal on a GPU: fit / plain ≥ 0.95. Then the efficiency table of `efficiency.py` on the same
+device (fp32, bf16 autocast, channels_last, torch.compile), written as JSON with --out.
 
-    python benchmarks/gpu.py [--device cuda] [--steps 300] [--repeats 3]
+    python benchmarks/gpu.py [--device cuda] [--steps 300] [--repeats 3] [--out FILE [--overwrite]]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 from contextlib import nullcontext
+from pathlib import Path
 
 import torch
 
 import genlab
+from efficiency import format_table, table
 from fit_overhead import batches, timed
 from genlab import losses
 
@@ -95,7 +100,11 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, help="write the efficiency table here as JSON")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     args = parser.parse_args()
+    if args.out is not None and args.out.exists() and not args.overwrite:
+        parser.error(f"{args.out} exists; pass --overwrite to replace it")
     device = torch.device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"torch {torch.__version__}, {name}; {args.steps} steps, {args.repeats} interleaved repeats, medians")
@@ -123,6 +132,14 @@ def main() -> None:
                 fit_times.append(timed(with_fit, device))
             p, f = statistics.median(plain_times), statistics.median(fit_times)
             print(f"{label:22s} {precision:>9s} {args.steps / p:14.0f} {args.steps / f:12.0f} {p / f:12.3f}")
+    result = table(device, steps=20, repeats=args.repeats)
+    print()
+    print(format_table(result))
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+        os.replace(tmp, args.out)  # never a half-written file
 
 
 if __name__ == "__main__":
