@@ -238,3 +238,25 @@ def test_regressor_rejects_bad_arguments_and_data():
         marked_value_sensitivity(model, x[:, :, :1])
     with pytest.raises(ValueError, match="exactly two marked"):
         marked_value_sensitivity(model, torch.zeros(2, 10, 2))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_truncated_bptt_keeps_the_value_and_cuts_the_gradient_to_the_last_chunk(cell):
+    torch.manual_seed(0)
+    full = RecurrentRegressor(2, 10, cell=cell, hidden=8)
+    truncated = RecurrentRegressor(2, 10, cell=cell, hidden=8, truncate=4)
+    truncated.load_state_dict(full.state_dict())
+    x, _ = adding_problem(3, 10, seed=0)
+    x.requires_grad_(True)
+    value = truncated.truncated_predict(x)
+    assert torch.allclose(value, full.predict(x), atol=1e-6)  # the forward pass reads all 10 steps
+    (grad,) = torch.autograd.grad(value.sum(), x)
+    # chunks of 4, 4 and 2 steps: the gradient reaches the last chunk (steps 8 and 9) only
+    assert grad[:, :8].abs().max() == 0 and grad[:, 8:].abs().min() > 0
+    (full_grad,) = torch.autograd.grad(full.predict(x).sum(), x)
+    assert full_grad[:, 0].abs().min() > 0
+
+
+def test_truncation_must_be_a_positive_count():
+    with pytest.raises(ValueError, match="truncate"):
+        RecurrentRegressor(2, 10, truncate=0)

@@ -46,6 +46,11 @@ class RecurrentRegressor(Trainable):
         recurrent_radius: for the "rnn" cell only, set W_hh to this multiple of a random
             orthogonal matrix, so its spectral radius is exactly this value; None keeps
             PyTorch's default initialisation. Values above 1 invite exploding gradients.
+        truncate: truncated back-propagation through time (Williams & Peng, 1990): in training
+            the sequence is read in chunks of this many steps and the state is detached between
+            them, so the loss's gradient reaches at most `truncate` steps back; the forward pass
+            (and every prediction) still reads the whole sequence. None back-propagates through
+            all T steps.
     """
 
     @constructor
@@ -60,6 +65,7 @@ class RecurrentRegressor(Trainable):
         lr: float = 1e-2,
         clip_norm: float | None = None,
         recurrent_radius: float | None = None,
+        truncate: int | None = None,
     ) -> None:
         super().__init__()
         for name, value in (("features", features), ("length", length), ("hidden", hidden)):
@@ -73,6 +79,9 @@ class RecurrentRegressor(Trainable):
             raise ValueError(f"recurrent_radius applies to the plain 'rnn' cell only, not to {cell!r}")
         if recurrent_radius is not None:
             check_positive(recurrent_radius, "recurrent_radius")
+        if truncate is not None:
+            check_count(truncate, "truncate (or None for full back-propagation through time)", minimum=1)
+        self.truncate = truncate
         self.data_shape = (length, features)
         self.cell, self.hidden = cell, hidden
         self.optimizer_name, self.lr, self.clip_norm = optimizer, lr, clip_norm
@@ -100,6 +109,17 @@ class RecurrentRegressor(Trainable):
         predictions, _ = self(x)
         return predictions[:, -1, 0]
 
+    def truncated_predict(self, x: Tensor) -> Tensor:
+        """`predict` with the gradient cut every `truncate` steps: the same value, a shorter reach back."""
+        if self.truncate is None:
+            return self.predict(x)
+        state = None
+        for chunk in x.split(self.truncate, dim=1):
+            if state is not None:  # the state's value carries on; its gradient stops here
+                state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+            h, state = self.rnn(chunk, state)
+        return self.readout(h[:, -1])[:, 0]
+
     def configure_optimizers(self) -> Optimizers:
         if self.optimizer_name == "sgd":  # plain gradient descent: θ ← θ − lr·∇L
             return {"model": torch.optim.SGD(self.parameters(), lr=self.lr)}
@@ -120,7 +140,7 @@ class RecurrentRegressor(Trainable):
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         x, y = self._pair(batch)
         # Squared error of the final answer (Hochreiter & Schmidhuber, 1997, experiment 4).
-        loss = (self.predict(x) - y).pow(2).mean()
+        loss = (self.truncated_predict(x) - y).pow(2).mean()
         self.optimizer_step(optimizers["model"], loss, self.clip_norm)
         # The norm of the gradient the update just used (after clipping, when clipping is on).
         grads = [p.grad.flatten() for p in self.parameters() if p.grad is not None]
