@@ -89,3 +89,21 @@ def test_every_model_of_every_benchmark_has_a_family():
     figures = {(f.benchmark, f.key) for f in compare.FIGURES}
     for name, key in figures:
         assert key in {c.key for c in bench.get(name).columns}, (name, key)
+
+
+def test_per_seed_runs_travel_with_their_rows(tmp_path):
+    def runs(row, seeds, value):
+        return [{"row": row, "kind": "model", "seed": s, "seconds": 1.0, "modes": value + s} for s in seeds]
+
+    a = summary("grid", [("GAN", "model", 2, {"modes": (7, 1)}), ("VAE", "model", 3, {"modes": (6, 1)})])
+    a["runs"] = runs("GAN", [1, 0], 7) + runs("VAE", [0, 1, 2], 6)
+    b = summary("grid", [("GAN", "model", 3, {"modes": (5, 1)}), ("DDPM", "model", 1, {"modes": (4, 0)})])
+    b["runs"] = runs("GAN", [0, 1, 2], 5) + runs("DDPM", [0], 4)
+    write(tmp_path / "a", a)
+    write(tmp_path / "b", b)
+    by_row = compare.runs_by_row(load_tables(tmp_path / "a", tmp_path / "b")["grid"])
+    assert {row: [r["modes"] for r in rs] for row, rs in by_row.items()} == {
+        "GAN": [5, 6, 7],  # the row with more seeds won, and its runs with it, in seed order
+        "VAE": [6, 7, 8],
+        "DDPM": [4],
+    }

@@ -99,3 +99,12 @@ def test_training_lowers_the_loss_and_samples_come_from_the_denoiser():
     assert sum(history["loss"][-5:]) / 5 < 0.6 * sum(history["loss"][:2]) / 2
     samples = model.sample(1_000, generator=torch.Generator().manual_seed(0))
     assert torch.isfinite(samples).all() and samples.shape == (1_000, 2)
+
+
+def test_reverse_process_runs_from_noise_to_the_sample():
+    torch.manual_seed(0)
+    model = genlab.DDPM.mlp(hidden=8, depth=1, timesteps=10)
+    steps = list(model.reverse_process(4, generator=torch.Generator().manual_seed(3)))
+    assert [t for t, _ in steps] == list(range(10, -1, -1))
+    assert torch.equal(steps[-1][1], model.sample(4, generator=torch.Generator().manual_seed(3)))
+    assert model.training  # eval mode inside, the previous mode after

@@ -7,6 +7,7 @@ the real-data floors and the published rows kept apart.
 
     tables = load_tables("book/05_analysis/results", "book/07_combining/results")
     table = comparison(tables)
+    runs = runs_by_row(tables["grid"])  # the per-seed figures behind each row
     print(format_comparison(table))
 """
 
@@ -20,9 +21,13 @@ from pathlib import Path
 
 from genlab.bench.common import Column
 
-# The family of every model the benchmarks run: the three parents and the three hybrids.
+# Chapter 6's stabilisers: one change each to the GAN (grid) or the DCGAN (digits).
+STABILISERS = ("GAN, hinge", "GAN, spectral norm", "GAN, TTUR", "GAN, R1",
+               "DCGAN, hinge", "DCGAN, spectral norm", "DCGAN, TTUR", "DCGAN, R1", "DCGAN, WGAN-GP")
+# The family of every model the benchmarks run: the three parents, the three hybrids, and
+# the diffusion model of chapter 6's outlook.
 FAMILIES = {
-    "GAN": ["GAN", "PacGAN2", "PacGAN4", "WGAN-GP", "GAN + DRS", "DCGAN", "PacDCGAN2", "cGAN"],
+    "GAN": ["GAN", "PacGAN2", "PacGAN4", "WGAN-GP", "GAN + DRS", "DCGAN", "PacDCGAN2", "cGAN", *STABILISERS],
     "VAE": ["VAE", "CVAE"],
     "RNN": ["CharRNN", "SequenceRNN", "MDN-RNN"],
     "VAE × GAN": ["VAE-GAN", "AAE", "BiGAN", "ALI"],
@@ -30,6 +35,7 @@ FAMILIES = {
                   "TimeGAN without embedding", "TimeGAN without joint training"],
     "VAE × RNN": ["VRNN", "SequenceVAE", "SequenceVAE, KL annealing", "SequenceVAE, word dropout",
                   "SequenceVAE, annealing + word dropout", "SequenceVAE, free bits"],
+    "diffusion": ["DDPM"],
 }
 FAMILY_OF = {model: family for family, models in FAMILIES.items() for model in models}
 # Rows that take a model apart rather than offer one: left out of the comparison by default.
@@ -85,7 +91,8 @@ def load_tables(*folders: str | Path) -> dict[str, dict]:
                 continue  # not a benchmark summary (a sweep of settings, say)
             name = summary["name"]
             if name not in tables:
-                tables[name] = {**summary, "rows": list(summary["rows"]), "sources": [str(path)]}
+                tables[name] = {**summary, "rows": list(summary["rows"]), "runs": list(summary.get("runs", [])),
+                                "sources": [str(path)]}
                 continue
             merged = tables[name]
             merged["sources"].append(str(path))
@@ -95,16 +102,30 @@ def load_tables(*folders: str | Path) -> dict[str, dict]:
             if summary["error"] != merged["error"]:
                 merged["error"] = "mixed"
             rows = {row["row"]: row for row in merged["rows"]}
+            def take_runs(row_name: str) -> None:  # the per-seed runs travel with their row
+                merged["runs"] = [run for run in merged["runs"] if run["row"] != row_name]
+                merged["runs"] += [run for run in summary.get("runs", []) if run["row"] == row_name]
+
             for row in summary["rows"]:
                 old = rows.get(row["row"])
                 if old is None:
                     merged["rows"].append(row)
+                    take_runs(row["row"])
                 elif row["n"] > old["n"]:
                     merged["rows"][merged["rows"].index(old)] = row
+                    take_runs(row["row"])
                 elif row["n"] == old["n"] and row["kind"] == "model":
                     raise ValueError(f"{name}: row {row['row']!r} is in {merged['sources'][:-1]} and {path} "
                                      "with the same number of seeds; keep one of them")
     return tables
+
+
+def runs_by_row(table: dict) -> dict[str, list[dict]]:
+    """The per-seed runs of one (merged) table, by row, each row's runs in seed order."""
+    out: dict[str, list[dict]] = {}
+    for run in sorted(table.get("runs", []), key=lambda r: r["seed"]):
+        out.setdefault(run["row"], []).append(run)
+    return out
 
 
 def comparison(tables: dict[str, dict], figures: list[Figure] = FIGURES, skip: Iterable[str] = ABLATIONS) -> dict:

@@ -21,7 +21,7 @@ calls, not one: the price of its stable, non-adversarial training is slow sampli
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -147,15 +147,27 @@ class DDPM(GenerativeModel):
         return {"loss": loss.detach()}
 
     @torch.no_grad()
-    def sample(self, n: int, *, condition: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
-        """n samples, shape (n, *data_shape), by the T steps of ancestral sampling (algorithm 2)."""
-        self._check_n(n, condition)
+    def reverse_process(self, n: int, generator: torch.Generator | None = None) -> Iterator[tuple[int, Tensor]]:
+        """The reverse chain for n samples, step by step: (T, x_T), (T − 1, x_{T−1}), …, (0, x_0).
+
+        x_T ~ N(0, I); each later x_{t−1} follows algorithm 2 of the paper (see the module
+        docstring). Runs in eval mode; `sample` keeps only the last.
+        """
         with self.evaluating():
             x = torch.randn(n, *self.data_shape, device=self.device, generator=generator)
+            yield self.timesteps, x
             for t in range(self.timesteps, 0, -1):
                 beta, alpha_bar = self.betas[t - 1], self.alpha_bar[t - 1]
                 eps = self.denoiser(x, torch.full((n,), t, device=self.device, dtype=torch.long))
                 x = (x - beta / (1 - alpha_bar).sqrt() * eps) / (1 - beta).sqrt()
                 if t > 1:
                     x = x + beta.sqrt() * torch.randn(x.shape, device=self.device, generator=generator)
-            return x
+                yield t - 1, x
+
+    @torch.no_grad()
+    def sample(self, n: int, *, condition: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
+        """n samples, shape (n, *data_shape), by the T steps of ancestral sampling (algorithm 2)."""
+        self._check_n(n, condition)
+        for _, x in self.reverse_process(n, generator):
+            pass
+        return x
