@@ -62,7 +62,7 @@ bench: install
 	$(BIN)/python benchmarks/rnn_sampling.py
 	$(BIN)/python benchmarks/efficiency.py
 
-## tables: regenerate the benchmark tables that chapters 5 and 7 read (book/*/results;
+## tables: regenerate the benchmark tables that chapters 5, 6 and 7 read (book/*/results;
 ## many hours on 2 cores; each line can be run alone)
 tables: install
 	$(BIN)/python -m genlab.bench ring --seeds 10 --threads 1 --out book/05_analysis/results --overwrite
@@ -78,6 +78,9 @@ tables: install
 	$(BIN)/python -m genlab.bench digit-rows --seeds 10 --threads 1 --out book/07_combining/results --overwrite
 	$(BIN)/python -m genlab.bench co2 --seeds 10 --threads 1 --out book/07_combining/results --overwrite
 	$(BIN)/python -m genlab.bench names --seeds 10 --threads 1 --out book/07_combining/results --overwrite
+	$(BIN)/python -m genlab.bench grid --seeds 10 --models "GAN, hinge" "GAN, spectral norm" "GAN, TTUR" "GAN, R1" DDPM --threads 1 --out book/06_future/results --overwrite
+	$(BIN)/python -m genlab.bench ring --seeds 10 --models DDPM --threads 1 --out book/06_future/results --overwrite
+	$(BIN)/python -m genlab.bench digits --seeds 10 --models "DCGAN, hinge" "DCGAN, spectral norm" "DCGAN, TTUR" "DCGAN, R1" "DCGAN, WGAN-GP" --threads 1 --out book/06_future/results --overwrite
 
 clean:
 	rm -rf _build .pytest_cache
