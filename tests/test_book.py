@@ -387,3 +387,16 @@ def test_notebook_pages_print_their_execution_record(html):
     for fact in (f"genlab {record['genlab']}", f"torch {record['torch']}", f"seed {record['seed']}", f"in {record['seconds']} s"):
         assert fact in line.group(1), (fact, line.group(1))
     assert "genlab-executed" not in (html / "book" / "index.html").read_text(encoding="utf-8")
+
+
+def test_every_figure_is_captioned():
+    """A code cell that draws a figure is followed by a markdown caption starting with *Figure."""
+    missing = []
+    for path in _notebooks():
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for i, cell in enumerate(cells):
+            draws = cell["cell_type"] == "code" and any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
+            following = _source_text(cells[i + 1]).lstrip() if i + 1 < len(cells) else ""
+            if draws and not (cells[i + 1]["cell_type"] == "markdown" and following.startswith("*Figure")):
+                missing.append(f"{path.relative_to(BOOK)} cell {cell.get('id')}")
+    assert not missing, f"figures without a caption cell after them: {missing}"
