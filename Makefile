@@ -71,6 +71,7 @@ tables: install
 	$(BIN)/python -m genlab.bench sines --seeds 3 --threads 1 --out book/05_analysis/results --overwrite
 	$(BIN)/python benchmarks/wgan_budget.py --seeds 3 --out book/05_analysis/results/wgan_budget.json --overwrite
 	$(BIN)/python -m genlab.bench digits --seeds 10 --threads 1 --out book/07_combining/results --overwrite
+	$(BIN)/python -m genlab.bench fashion --seeds 3 --threads 1 --out book/07_combining/results --overwrite
 	$(BIN)/python -m genlab.bench ring --seeds 10 --models VAE-GAN AAE BiGAN ALI MDN-RNN --threads 1 --out book/07_combining/results --overwrite
 	$(BIN)/python -m genlab.bench grid --seeds 10 --models VAE-GAN AAE BiGAN ALI MDN-RNN --threads 1 --out book/07_combining/results --overwrite
 	$(BIN)/python -m genlab.bench sines --seeds 10 --models SequenceRNN VRNN C-RNN-GAN RCGAN "RCGAN, noise per sequence" TimeGAN --threads 1 --out book/07_combining/results --overwrite

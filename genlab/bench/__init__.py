@@ -17,6 +17,7 @@ REGISTRY = {
     "stacked-digits": ("genlab.bench.stacked", "BENCHMARK"),
     "digits": ("genlab.bench.digits", "BENCHMARK"),
     "digit-rows": ("genlab.bench.digit_rows", "BENCHMARK"),
+    "fashion": ("genlab.bench.fashion", "BENCHMARK"),
     "sines": ("genlab.bench.sines", "BENCHMARK"),
     "co2": ("genlab.bench.co2", "BENCHMARK"),
     "names": ("genlab.bench.names", "BENCHMARK"),

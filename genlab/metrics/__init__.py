@@ -1,6 +1,6 @@
 """Measures of how good a generative model is."""
 
-from genlab.metrics.classifier import DigitClassifier, digit_classifier
+from genlab.metrics.classifier import DigitClassifier, ImageClassifier, digit_classifier
 from genlab.metrics.distances import (
     PrecisionRecall,
     energy_distance,
@@ -10,6 +10,7 @@ from genlab.metrics.distances import (
     mmd,
     precision_recall,
 )
+from genlab.metrics.fashion import FashionClassifier, fashion_classifier
 from genlab.metrics.images import (
     ImageScores,
     digit_features,
@@ -31,6 +32,8 @@ from genlab.metrics.stacked import StackedModes, stacked_modes
 
 __all__ = [
     "DigitClassifier",
+    "FashionClassifier",
+    "ImageClassifier",
     "ImageScores",
     "MixtureMMD",
     "ModeCoverage",
@@ -41,6 +44,7 @@ __all__ = [
     "digit_features",
     "discriminative_score",
     "energy_distance",
+    "fashion_classifier",
     "frechet_distance",
     "frechet_distance_from_moments",
     "gaussian_blur",

@@ -9,11 +9,17 @@ some digit (a confident label) and which digits appear (class coverage).
 Training is deterministic: seeded, on the CPU, on `genlab.data.split(genlab.data.digits(), 0.2,
 seed=0)`'s training part; the held-out part gives `test_accuracy`. The trained network is cached
 per process, so every later call is free.
+
+`ImageClassifier` holds what does not depend on the images' size — input checks, probabilities,
+labels, features, accuracy — and `_network` and `train_classifier` build and train the same
+two-convolution network for any (1, H, W) with H and W multiples of 4: `DigitClassifier` is its
+8×8 case, `genlab.metrics.fashion.FashionClassifier` its 28×28 one.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from functools import lru_cache
 
 import torch
@@ -28,8 +34,9 @@ IMAGE_SHAPE = (1, 8, 8)
 N_CLASSES = 10
 
 
-def _network() -> nn.Sequential:
-    """(B, 1, 8, 8) -> (B, 10) logits."""
+def _network(image_shape: tuple[int, int, int] = IMAGE_SHAPE) -> nn.Sequential:
+    """(B, 1, H, W) -> (B, 10) logits; H and W multiples of 4 (8×8 digits: the sizes below)."""
+    _, h, w = image_shape
     return nn.Sequential(
         nn.Conv2d(1, 32, kernel_size=3, padding=1),  # (B, 1, 8, 8) -> (B, 32, 8, 8)
         nn.ReLU(),
@@ -38,19 +45,28 @@ def _network() -> nn.Sequential:
         nn.ReLU(),
         nn.MaxPool2d(2),  # -> (B, 64, 2, 2)
         nn.Flatten(),  # -> (B, 256)
-        nn.Linear(64 * 2 * 2, 128),  # features(): the 128 activations after this layer
+        nn.Linear(64 * (h // 4) * (w // 4), 128),  # features(): the 128 activations after this layer
         nn.ReLU(),
         nn.Dropout(0.3),
         nn.Linear(128, N_CLASSES),
     )
 
 
-class DigitClassifier(nn.Module):
-    """A trained 8×8 digit classifier for images (N, 1, 8, 8) with values in [-1, 1].
+class ImageClassifier(nn.Module):
+    """A trained classifier of images (N, *image_shape) with values in [-1, 1] into 10 classes.
+
+    `net` maps (B, *image_shape) to (B, 10) logits and ends in (…, ReLU, Dropout, Linear), as
+    `_network` does: `features` are the activations before the dropout. Subclasses set
+    `image_shape`, `name` (used in error messages) and `chunk`, the most images one forward
+    pass takes (None: all at once).
 
     Attributes:
-        test_accuracy: accuracy on the held-out 20% of scikit-learn's digits.
+        test_accuracy: accuracy on held-out images never seen in training.
     """
+
+    image_shape: tuple[int, int, int] = IMAGE_SHAPE
+    name: str = "image classifier"
+    chunk: int | None = None
 
     def __init__(self, net: nn.Sequential, test_accuracy: float = float("nan")) -> None:
         if not isinstance(net, nn.Module):
@@ -63,14 +79,17 @@ class DigitClassifier(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    def _shape_text(self) -> str:
+        return "(N, " + ", ".join(str(size) for size in self.image_shape) + ")"
+
     def _prepare(self, images: Tensor) -> Tensor:
         """images as float32 on the classifier's device; integer images are converted, values must lie in [-1, 1]."""
         try:
             x = torch.as_tensor(images)
         except (TypeError, ValueError, RuntimeError) as err:
-            raise TypeError(f"images must be a tensor of shape (N, 1, 8, 8), got {type(images).__name__}") from err
-        if x.ndim != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
-            raise ValueError(f"images must have shape (N, 1, 8, 8) for the digit classifier, got {tuple(x.shape)}")
+            raise TypeError(f"images must be a tensor of shape {self._shape_text()}, got {type(images).__name__}") from err
+        if x.ndim != 4 or tuple(x.shape[1:]) != tuple(self.image_shape):
+            raise ValueError(f"images must have shape {self._shape_text()} for the {self.name}, got {tuple(x.shape)}")
         if x.dtype == torch.bool or x.is_complex():
             raise TypeError(f"images must hold real pixel values in [-1, 1], got dtype {x.dtype}")
         x = x.to(self.device, torch.float32)
@@ -78,30 +97,37 @@ class DigitClassifier(nn.Module):
             raise ValueError("images contain NaN or infinite values")
         if x.numel() and (x.min() < -1 - 1e-3 or x.max() > 1 + 1e-3):
             raise ValueError(
-                f"images must have pixel values in [-1, 1] for the digit classifier, "
+                f"images must have pixel values in [-1, 1] for the {self.name}, "
                 f"got [{x.min().item():.3g}, {x.max().item():.3g}]; map [0, 1] images with 2x − 1"
             )
         return x
 
+    def _batched(self, net: Callable[[Tensor], Tensor], images: Tensor) -> Tensor:
+        """net on the checked images, `chunk` images at a time (all at once when chunk is None)."""
+        x = self._prepare(images)
+        if self.chunk is None or len(x) <= self.chunk:
+            return net(x)
+        return torch.cat([net(part) for part in x.split(self.chunk)])
+
     @torch.no_grad()
     def forward(self, images: Tensor) -> Tensor:
-        """Logits, (N, 1, 8, 8) -> (N, 10)."""
-        return self.net(self._prepare(images))
+        """Logits, (N, *image_shape) -> (N, 10)."""
+        return self._batched(self.net, images)
 
     @torch.no_grad()
     def predict_proba(self, images: Tensor) -> Tensor:
-        """Class probabilities, (N, 1, 8, 8) -> (N, 10); rows sum to 1."""
+        """Class probabilities, (N, *image_shape) -> (N, 10); rows sum to 1."""
         return self(images).softmax(dim=1)
 
     @torch.no_grad()
     def predict(self, images: Tensor) -> Tensor:
-        """Most probable digit, (N, 1, 8, 8) -> (N,) integers 0..9."""
+        """Most probable class, (N, *image_shape) -> (N,) integers 0..9."""
         return self(images).argmax(dim=1)
 
     @torch.no_grad()
     def features(self, images: Tensor) -> Tensor:
-        """The 128 penultimate activations, (N, 1, 8, 8) -> (N, 128), e.g. for a Fréchet distance."""
-        return self.net[:-2](self._prepare(images))
+        """The 128 penultimate activations, (N, *image_shape) -> (N, 128), e.g. for a Fréchet distance."""
+        return self._batched(self.net[:-2], images)
 
     @torch.no_grad()
     def accuracy(self, dataset: TensorDataset | tuple[Tensor, Tensor]) -> float:
@@ -128,21 +154,28 @@ class DigitClassifier(nn.Module):
         return (self.predict(images).cpu() == torch.as_tensor(labels).cpu()).float().mean().item()
 
 
-@torch.enable_grad()
-def train_digit_classifier(seed: int = 0, epochs: int = 20, batch_size: int = 64) -> DigitClassifier:
-    """Train the classifier from scratch on the CPU (a few seconds); deterministic for a seed.
+class DigitClassifier(ImageClassifier):
+    """A trained 8×8 digit classifier for images (N, 1, 8, 8) with values in [-1, 1].
 
-    Leaves the global random state untouched: initialisation and batch order use a forked RNG.
-    seed is an integer, epochs and batch_size positive integers.
+    Attributes:
+        test_accuracy: accuracy on the held-out 20% of scikit-learn's digits.
     """
-    seed = check_seed(seed)
-    check_count(epochs, "epochs", minimum=1)
-    check_count(batch_size, "batch_size", minimum=1)
-    train, test = split(digits(), 0.2, seed=0)
-    images, labels = train.tensors
+
+    image_shape = IMAGE_SHAPE
+    name = "digit classifier"
+
+
+@torch.enable_grad()
+def train_classifier(build: Callable[[], nn.Module], images: Tensor, labels: Tensor, seed: int, epochs: int,
+                     batch_size: int) -> nn.Module:
+    """`build()`'s network trained with Adam(1e-3) and cross-entropy on (images, labels); frozen, in eval mode.
+
+    Deterministic for a seed: initialisation (`build` runs right after seeding) and batch
+    order use a forked RNG, so the global random state is left untouched.
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = _network()
+        net = build()
         order = torch.Generator().manual_seed(seed)
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
         net.train()
@@ -157,9 +190,33 @@ def train_digit_classifier(seed: int = 0, epochs: int = 20, batch_size: int = 64
     net.eval()
     for p in net.parameters():
         p.requires_grad_(False)
-    model = DigitClassifier(net)
+    return net
+
+
+def train_digit_classifier(seed: int = 0, epochs: int = 20, batch_size: int = 64) -> DigitClassifier:
+    """Train the classifier from scratch on the CPU (a few seconds); deterministic for a seed.
+
+    Leaves the global random state untouched: initialisation and batch order use a forked RNG.
+    seed is an integer, epochs and batch_size positive integers.
+    """
+    seed = check_seed(seed)
+    check_count(epochs, "epochs", minimum=1)
+    check_count(batch_size, "batch_size", minimum=1)
+    train, test = split(digits(), 0.2, seed=0)
+    images, labels = train.tensors
+    model = DigitClassifier(train_classifier(_network, images, labels, seed, epochs, batch_size))
     model.test_accuracy = model.accuracy(test)
     return model
+
+
+def parse_device(device: str | torch.device | None) -> torch.device:
+    """`device` as a torch.device (None: the CPU), or a ValueError naming the argument."""
+    try:
+        return torch.device(device) if device is not None else torch.device("cpu")
+    except (TypeError, RuntimeError, ValueError) as err:
+        raise ValueError(
+            f"device must be None, a torch.device or a name such as 'cpu' or 'cuda', got {device!r}"
+        ) from err
 
 
 @lru_cache(maxsize=None)
@@ -176,10 +233,4 @@ def digit_classifier(device: str | torch.device | None = None, seed: int = 0) ->
     The same object is returned on every call: treat it as read-only.
     """
     seed = check_seed(seed)
-    try:
-        dev = torch.device(device) if device is not None else torch.device("cpu")
-    except (TypeError, RuntimeError, ValueError) as err:
-        raise ValueError(
-            f"device must be None, a torch.device or a name such as 'cpu' or 'cuda', got {device!r}"
-        ) from err
-    return _cached(seed, str(dev))
+    return _cached(seed, str(parse_device(device)))

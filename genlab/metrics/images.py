@@ -1,4 +1,4 @@
-"""Quality measures for generated 8×8 digits, computed on the features of a small digit classifier.
+"""Quality measures for generated images, computed on the features of a small classifier of the real ones.
 
 Without Inception weights (offline, and meaningless for 8×8 digits anyway) the natural
 feature extractor is `genlab.metrics.digit_classifier()`, a CNN trained on the real
@@ -7,8 +7,11 @@ precision/recall; on the pixels themselves a sharpness score. Every number has a
 `real_floor` scores one half of the real digits against the other half, which is what a
 perfect generator would get with that many samples.
 
-All images are (N, 1, 8, 8) with pixel values in [-1, 1] — map a Bernoulli VAE's [0, 1]
-output with 2x − 1 first.
+All images have pixel values in [-1, 1] — map a Bernoulli VAE's [0, 1] output with 2x − 1
+first — and the shape the classifier reads: (N, 1, 8, 8) for the default digit classifier,
+(N, 1, 28, 28) for `genlab.metrics.fashion_classifier()`. Any classifier with `features` and
+`predict_proba` methods (and, to have shapes checked up front, an `image_shape` attribute)
+can be passed instead.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from genlab.checks import check_count, check_non_negative, check_seed
-from genlab.metrics.classifier import DigitClassifier, digit_classifier
+from genlab.metrics.classifier import DigitClassifier, ImageClassifier, digit_classifier
 from genlab.metrics.distances import frechet_distance, precision_recall
 
 # A confident label: the classifier's top probability above this.
@@ -48,19 +51,38 @@ def _check_images(images: Tensor, name: str = "images") -> Tensor:
 
 
 def _check_classifier(classifier: object) -> None:
-    if classifier is not None and not isinstance(classifier, DigitClassifier):
+    if classifier is not None and not (
+        isinstance(classifier, ImageClassifier)
+        or (callable(getattr(classifier, "features", None)) and callable(getattr(classifier, "predict_proba", None)))
+    ):
         raise TypeError(
-            f"classifier must be a DigitClassifier (genlab.metrics.digit_classifier()) or None, "
-            f"got {type(classifier).__name__}"
+            f"classifier must be a DigitClassifier (genlab.metrics.digit_classifier()), a FashionClassifier "
+            f"(genlab.metrics.fashion_classifier()), another object with features and predict_proba methods, "
+            f"or None, got {type(classifier).__name__}"
         )
+
+
+def _expected_shape(classifier: object) -> tuple[tuple[int, ...] | None, str]:
+    """The (C, H, W) `classifier` reads (None if it does not say) and its name for messages."""
+    if classifier is None:
+        return DigitClassifier.image_shape, DigitClassifier.name
+    shape = getattr(classifier, "image_shape", None)
+    return (tuple(shape) if shape is not None else None), getattr(classifier, "name", "classifier")
+
+
+def _check_for(images: Tensor, name: str, classifier: object) -> Tensor:
+    """Images `classifier` can read (the digit classifier's when None): (N, *image_shape), finite."""
+    _check_images(images, name)
+    shape, what = _expected_shape(classifier)
+    if shape is not None and tuple(images.shape[1:]) != shape:
+        expected = "(N, " + ", ".join(str(size) for size in shape) + ")"
+        raise ValueError(f"{name} must have shape {expected} for the {what}, got {tuple(images.shape)}")
+    return images
 
 
 def _check_digits(images: Tensor, name: str) -> Tensor:
     """Images the digit classifier can read: (N, 1, 8, 8), finite."""
-    _check_images(images, name)
-    if tuple(images.shape[1:]) != (1, 8, 8):
-        raise ValueError(f"{name} must have shape (N, 1, 8, 8) for the digit classifier, got {tuple(images.shape)}")
-    return images
+    return _check_for(images, name, None)
 
 
 def sharpness(images: Tensor) -> Tensor:
@@ -117,13 +139,13 @@ def digit_features(images: Tensor, classifier: DigitClassifier | None = None) ->
 
 @dataclass(frozen=True)
 class ImageScores:
-    """Scores of a set of images against real digits.
+    """Scores of a set of images against real ones.
 
     Attributes:
-        frechet: Fréchet distance between digit-classifier features (lower is better).
-        precision: fraction of the images on the real digits' k-NN feature manifold (quality).
-        recall: fraction of real digits on the images' k-NN feature manifold (diversity).
-        sharpness: mean of `sharpness` over the images (real digits: about 4).
+        frechet: Fréchet distance between classifier features (lower is better).
+        precision: fraction of the images on the real images' k-NN feature manifold (quality).
+        recall: fraction of real images on the images' k-NN feature manifold (diversity).
+        sharpness: mean of `sharpness` over the images (real 8×8 digits: about 4).
         confident: fraction of images the classifier labels with probability > 0.9.
     """
 
@@ -137,21 +159,26 @@ class ImageScores:
         return asdict(self)
 
 
-def image_scores(fake: Tensor, real: Tensor, classifier: DigitClassifier | None = None, k: int = 3) -> ImageScores:
-    """Score generated digits fake (M, 1, 8, 8) against real digits real (N, 1, 8, 8), both in [-1, 1].
+def image_scores(fake: Tensor, real: Tensor, classifier: ImageClassifier | None = None, k: int = 3) -> ImageScores:
+    """Score generated images fake (M, C, H, W) against real images real (N, C, H, W), both in [-1, 1].
 
-    Fréchet distance and precision/recall (k neighbours) use `digit_features`; sharpness and
-    the confident fraction describe `fake` alone. Set sizes matter for all three feature
-    scores: compare with `real_floor` at the same sizes (M = N = half the data set).
+    Fréchet distance and precision/recall (k neighbours) use the classifier's features
+    (`digit_features` for the default digit classifier); sharpness and the confident fraction
+    describe `fake` alone. Both sets must have the classifier's `image_shape`: (1, 8, 8) for
+    the digit classifier (the default, on fake's device), (1, 28, 28) for the Fashion-MNIST one.
+    Set sizes matter for all three feature scores: compare with `real_floor` at the same sizes
+    (M = N = half the data set).
     """
-    _check_digits(fake, "fake")
-    _check_digits(real, "real")
     _check_classifier(classifier)
+    _check_for(fake, "fake", classifier)
+    _check_for(real, "real", classifier)
+    if tuple(fake.shape[1:]) != tuple(real.shape[1:]):
+        raise ValueError(f"fake and real must have the same image shape, got {tuple(fake.shape)} and {tuple(real.shape)}")
     k = check_count(k, "k", minimum=1)
     if classifier is None:
         classifier = digit_classifier(device=fake.device)
     real = real.to(fake.device)
-    f_fake, f_real = digit_features(fake, classifier), digit_features(real, classifier)
+    f_fake, f_real = classifier.features(fake), classifier.features(real)
     pr = precision_recall(f_real, f_fake, k=k)
     top = classifier.predict_proba(fake).max(dim=1).values
     return ImageScores(
@@ -177,11 +204,13 @@ def split_halves(images: Tensor, seed: int = 0) -> tuple[Tensor, Tensor]:
     return images[order[:half]], images[order[half:]]
 
 
-def real_floor(images: Tensor, seed: int = 0, classifier: DigitClassifier | None = None, k: int = 3) -> ImageScores:
-    """`image_scores` of one random half of real images (N, 1, 8, 8) against the other half.
+def real_floor(images: Tensor, seed: int = 0, classifier: ImageClassifier | None = None, k: int = 3) -> ImageScores:
+    """`image_scores` of one random half of real images (N, C, H, W) against the other half.
 
-    The row every table of generated digits should show: what a generator that samples
+    The row every table of generated images should show: what a generator that samples
     the data distribution exactly would score with N // 2 samples against N - N // 2 real ones.
+    Images have the classifier's shape ((1, 8, 8) for the default digit classifier).
     """
-    first, second = split_halves(_check_digits(images, "images"), seed)
+    _check_classifier(classifier)
+    first, second = split_halves(_check_for(images, "images", classifier), seed)
     return image_scores(first, second, classifier=classifier, k=k)
