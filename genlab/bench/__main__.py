@@ -1,4 +1,4 @@
-"""Command line: python -m genlab.bench ring|grid|stacked-digits|digits|digit-rows|sines|co2|names [--seeds N] [--models …] [--out DIR].
+"""Command line: python -m genlab.bench ring|grid|stacked-digits|digits|fashion|digit-rows|sines|co2|names [--seeds N] [--models …] [--out DIR].
 
 Where the results go (NAME.csv, one line per run, and NAME.json, the whole summary):
 
