@@ -158,10 +158,20 @@ def notebooks(paths: list[str]) -> list[Path]:
     return found
 
 
+def is_install_cell(source: str) -> bool:
+    """Whether a code cell is the book's install cell (import genlab, else pip-install it).
+
+    It runs only where genlab is missing, so it cannot change a result: the code hash leaves
+    it out, and where the package comes from can change without staling a sweep.
+    """
+    return "import genlab" in source and "%pip install" in source
+
+
 def code_hash(notebook: Path) -> str:
-    """A hash of the notebook's code cells: results of other code are stale."""
+    """A hash of the notebook's code cells but the install cell: results of other code are stale."""
     nb = json.loads(notebook.read_text())
-    code = "\n\0".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    code = "\n\0".join(source for source in cells if not is_install_cell(source))
     return hashlib.sha256(code.encode()).hexdigest()[:16]
 
 

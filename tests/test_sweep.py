@@ -166,3 +166,14 @@ def test_only_code_a_statistical_test_can_run_makes_its_sweep_stale():
     # a test module without a statistical test counts for nothing; a helper module counts but for its tests
     plain = module.replace("@pytest.mark.statistical\n", "")
     assert code(plain) == "" and "def helper" in code(plain, test_module=False)
+
+
+def test_the_install_cell_does_not_count_towards_the_code_hash(tmp_path):
+    install = 'try:\n    import genlab\nexcept ImportError:\n    %pip install -q "genlab @ git+https://x/y"\n    import genlab\n'
+    body = [("markdown", "# t"), ("code", "SEED = 0"), ("code", "assert SEED >= 0")]
+    base = sweep.code_hash(write_notebook(tmp_path / "a.ipynb", [("code", install), *body], parameters=2))
+    moved = install.replace("git+https://x/y", "git+https://x/z")
+    assert sweep.code_hash(write_notebook(tmp_path / "b.ipynb", [("code", moved), *body], parameters=2)) == base
+    changed = [*body[:2], ("code", "assert SEED >= 1")]
+    assert sweep.code_hash(write_notebook(tmp_path / "c.ipynb", [("code", install), *changed], parameters=2)) != base
+    assert sweep.is_install_cell(install) and not sweep.is_install_cell("import genlab\n")
