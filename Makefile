@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 JB_FLAGS := -W -n --keep-going
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with book/sanitize.cfg
 
-.PHONY: install book test test-unit test-notebooks test-browser execute sweep bench tables clean
+.PHONY: install book test test-unit test-notebooks test-browser test-colab execute sweep bench tables clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu install it with: apt-get install python3-venv" >&2; exit 1; }
@@ -27,11 +27,19 @@ book: install
 	@echo "open _build/html/index.html"
 
 ## test: unit tests (the book build among them), every notebook under nbval (with per-notebook
-## times), then every page of the built book in headless Chromium when Chromium is installed
-test: test-unit test-notebooks test-browser
+## times), every page of the built book in headless Chromium when Chromium is installed, and
+## the Colab path simulated
+test: test-unit test-notebooks test-browser test-colab
 
 test-unit: install
-	$(BIN)/python -m pytest -q tests --ignore=tests/e2e
+	$(BIN)/python -m pytest -q tests --ignore=tests/e2e --ignore=tests/colab
+
+## test-colab: build genlab's wheel and sdist, then in fresh virtual environments with torch
+## (and Jupyter) but no genlab: import it with its declared dependencies only, and run one
+## notebook of every chapter through its own install cell (GENLAB_SOURCE = the wheel).
+## Needs the package index (pip's cache is used where it can be).
+test-colab: install
+	$(BIN)/python -m pytest -q tests/colab
 
 test-notebooks: install
 	$(BIN)/python -m pytest -q $(NBVAL_FLAGS) book

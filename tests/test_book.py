@@ -309,6 +309,8 @@ def _install_cell_problem(nb: Path) -> str | None:
         return "does not fall back on ImportError"
     if "pip install" not in src:
         return "does not pip-install genlab"
+    if 'os.environ.get("GENLAB_SOURCE"' not in src or "{GENLAB_SOURCE}" not in src:
+        return "does not let GENLAB_SOURCE name the package's source"
     urls = _GIT_URL.findall(src)
     if not urls:
         return "has no git+<url> to install from"
@@ -337,7 +339,9 @@ def test_install_cell_check_itself(tmp_path):
         "try:\n"
         "    import genlab\n"
         "except ImportError:  # on Colab: install the book's package\n"
-        f'    %pip install -q "genlab @ git+{REPO_URL}"\n'
+        "    import os\n"
+        f'    GENLAB_SOURCE = os.environ.get("GENLAB_SOURCE", "genlab @ git+{REPO_URL}")\n'
+        '    %pip install -q "{GENLAB_SOURCE}"\n'
         "    import genlab\n"
     )
 
@@ -356,6 +360,7 @@ def test_install_cell_check_itself(tmp_path):
     assert _install_cell_problem(notebook(good.replace(REPO_URL, REPO_URL + "@main"))) is None
     assert _install_cell_problem(notebook(good.replace(REPO_URL, "https://github.com/x/y")))
     assert _install_cell_problem(notebook("import genlab\n"))
+    assert "GENLAB_SOURCE" in _install_cell_problem(notebook(good.replace('"{GENLAB_SOURCE}"', f'"genlab @ git+{REPO_URL}"')))
 
 
 # --------------------------------------------------------------------------
