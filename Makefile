@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 JB_FLAGS := -W -n --keep-going
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with book/sanitize.cfg
 
-.PHONY: install book test test-unit test-notebooks test-browser test-colab execute sweep bench tables clean
+.PHONY: install book test test-unit test-notebooks test-browser test-colab test-oldest execute sweep bench tables clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu install it with: apt-get install python3-venv" >&2; exit 1; }
@@ -53,6 +53,17 @@ test-browser: install
 	else \
 	  $(MAKE) --no-print-directory book && GENLAB_CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -q tests/e2e; \
 	fi
+
+## test-oldest: the unit tests in a separate environment (.venv-oldest) with the oldest versions
+## pyproject.toml claims (constraints-oldest.txt: torch 2.4.0, numpy 1.24, ...). Not part of
+## `make test`: torch 2.4.0 exists on the package index only as a CUDA build of several GB.
+OLDEST := .venv-oldest
+test-oldest:
+	@test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip
+	$(OLDEST)/bin/python -m pip install --quiet -c constraints-oldest.txt -e ".[book,test]" torch numpy matplotlib tqdm scikit-learn names
+	$(OLDEST)/bin/python -c "import torch, numpy, matplotlib, sklearn; print('torch', torch.__version__, 'numpy', numpy.__version__, 'matplotlib', matplotlib.__version__, 'scikit-learn', sklearn.__version__)"
+	$(OLDEST)/bin/python -m pytest -q tests --ignore=tests/e2e --ignore=tests/colab
 
 ## execute: re-run every notebook in place, in order, each from a clean kernel
 execute: install
