@@ -119,6 +119,14 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def save(result: dict, path: Path) -> None:
+    """Write `result` to `path` as JSON, atomically: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -135,10 +143,7 @@ def main() -> None:
     result = table(torch.device(args.device), args.steps, args.repeats)
     print(format_table(result))
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-        os.replace(tmp, args.out)  # never a half-written file
+        save(result, args.out)
 
 
 if __name__ == "__main__":

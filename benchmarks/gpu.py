@@ -12,8 +12,6 @@ device (fp32, bf16 autocast, channels_last, torch.compile), written as JSON with
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 from contextlib import nullcontext
 from pathlib import Path
@@ -21,7 +19,7 @@ from pathlib import Path
 import torch
 
 import genlab
-from efficiency import format_table, table
+from efficiency import format_table, save, table
 from fit_overhead import batches, timed
 from genlab import losses
 
@@ -136,10 +134,7 @@ def main() -> None:
     print()
     print(format_table(result))
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-        os.replace(tmp, args.out)  # never a half-written file
+        save(result, args.out)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """benchmarks/efficiency.py: the table chapter 6 shows is measured and written as documented."""
 
 import importlib
+import json
 import math
 import sys
 from pathlib import Path
@@ -41,3 +42,10 @@ def test_unknown_variant_is_refused_and_a_failing_variant_is_reported(efficiency
     result = efficiency.table(torch.device("cpu"), steps=1, repeats=1, variants=("torch.compile",))
     assert result["rows"]["torch.compile"] == {"error": "RuntimeError: no C++ compiler found"}
     assert "failed: RuntimeError" in efficiency.format_table(result)
+
+
+def test_save_writes_the_table_whole(efficiency, tmp_path):
+    result = {"rows": {"fp32": {"train_images_per_s": 1.0, "sample_images_per_s": 2.0}}, "device_name": "CPU, 1 threads"}
+    path = tmp_path / "deep" / "efficiency-cpu.json"
+    efficiency.save(result, path)
+    assert json.loads(path.read_text()) == result and not list(path.parent.glob("*.tmp"))
