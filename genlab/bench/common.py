@@ -24,6 +24,40 @@ import torch
 from genlab.models import GenerativeModel
 from genlab.train import device as default_device, fit
 
+def train_and_sample_images(
+    build: Callable[[], GenerativeModel],
+    images: torch.Tensor,
+    n: int,
+    seed: int,
+    device: torch.device | str,
+    *,
+    steps: int,
+    batch_size: int,
+    labels: torch.Tensor | None = None,
+    condition: torch.Tensor | None = None,
+    bernoulli: bool = False,
+    sample_offset: int = 30_000,
+) -> tuple[GenerativeModel, torch.Tensor]:
+    """The image benchmarks' protocol: train `build()` under `seed`, then draw n samples in [-1, 1].
+
+    The model is built right after `torch.manual_seed(seed)` and fitted with the same seed, on
+    `images` in [-1, 1] (with `labels` when it is conditional); samples come from a generator
+    seeded with seed + sample_offset, of the classes in `condition` when the model is
+    conditional (`condition` is ignored otherwise). Returns the trained model and the samples.
+    bernoulli: a Bernoulli VAE, trained on [0, 1] and sampled as its decoder means mapped back to [-1, 1].
+    """
+    torch.manual_seed(seed)
+    model = build()
+    data = (images + 1) / 2 if bernoulli else images
+    fit(model, (data, labels) if model.conditional else data, steps=steps, batch_size=min(batch_size, len(data)),
+        device=device, seed=seed, progress=False)
+    g = torch.Generator(device=model.device).manual_seed(seed + sample_offset)
+    condition = condition.to(model.device) if model.conditional and condition is not None else None
+    if bernoulli:
+        return model, 2 * model.sample(n, condition=condition, generator=g, noise=False) - 1
+    return model, model.sample(n, condition=condition, generator=g)
+
+
 Runner = Callable[[int, torch.device], dict[str, float]]
 """Trains (if needed) and scores one seed on one device; returns {column key: value}."""
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import torch
 
 import genlab
-from genlab.bench.common import Benchmark, Column
+from genlab.bench.common import Benchmark, Column, train_and_sample_images
 from genlab.metrics import image_scores, real_floor, split_halves
 from genlab.models import GAN, VAE, VAEGAN, GenerativeModel
 
@@ -55,19 +55,10 @@ def train_and_score(build: Callable[[], GenerativeModel], seed: int, device: tor
     bernoulli: a Bernoulli VAE, trained on [0, 1] and scored on its decoder means mapped back to [-1, 1].
     """
     x_train, y_train, x_held, y_held = _data()
-    torch.manual_seed(seed)
-    model = build()
-    data = (x_train + 1) / 2 if bernoulli else x_train
-    genlab.fit(model, (data, y_train) if model.conditional else data, steps=steps, batch_size=batch_size,
-               device=device, seed=seed, progress=False)
-    g = torch.Generator(device=model.device).manual_seed(seed + SAMPLE_OFFSET)
-    requested = y_held if model.conditional else None
-    condition = requested.to(model.device) if requested is not None else None
-    if bernoulli:
-        samples = 2 * model.sample(len(x_held), condition=condition, generator=g, noise=False) - 1
-    else:
-        samples = model.sample(len(x_held), condition=condition, generator=g)
-    return _score(samples, x_held, requested)
+    model, samples = train_and_sample_images(build, x_train, len(x_held), seed, device, steps=steps,
+                                             batch_size=batch_size, labels=y_train, condition=y_held,
+                                             bernoulli=bernoulli, sample_offset=SAMPLE_OFFSET)
+    return _score(samples, x_held, y_held if model.conditional else None)
 
 
 def dcgan(classes: int = 0, **kwargs) -> GAN:

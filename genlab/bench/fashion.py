@@ -33,8 +33,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-import genlab
-from genlab.bench.common import Benchmark, Column
+from genlab.bench.common import Benchmark, Column, train_and_sample_images
 from genlab.metrics import image_scores, sharpness
 from genlab.metrics.fashion import fashion_classifier, fashion_mnist, subset
 from genlab.models import GAN, VAE, VAEGAN, GenerativeModel
@@ -75,16 +74,8 @@ def train_and_score(build: Callable[[], GenerativeModel], seed: int, device: tor
     bernoulli: a Bernoulli VAE, trained on [0, 1] and scored on its decoder means mapped back to [-1, 1].
     """
     x_train, _, x_held, _ = fashion_data()
-    torch.manual_seed(seed)
-    model = build()
-    data = (x_train + 1) / 2 if bernoulli else x_train
-    genlab.fit(model, data, steps=steps, batch_size=min(batch_size, len(data)), device=device, seed=seed,
-               progress=False)
-    g = torch.Generator(device=model.device).manual_seed(seed + SAMPLE_OFFSET)
-    if bernoulli:
-        samples = 2 * model.sample(len(x_held), generator=g, noise=False) - 1
-    else:
-        samples = model.sample(len(x_held), generator=g)
+    _, samples = train_and_sample_images(build, x_train, len(x_held), seed, device, steps=steps,
+                                         batch_size=batch_size, bernoulli=bernoulli, sample_offset=SAMPLE_OFFSET)
     return score(samples, x_held, x_train)
 
 
