@@ -6,7 +6,7 @@
 
 import importlib
 
-from genlab import data, imputation, losses, metrics, models
+from genlab import data, distributed, imputation, losses, metrics, models
 from genlab.checkpoint import CheckpointError, load, load_checkpoint, save_checkpoint
 from genlab.models import (
     AAE,

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from genlab.distributed import batch_random
+
 GAN_LOSSES = ("minimax", "non-saturating", "hinge", "wgan-gp")
 
 
@@ -92,7 +94,7 @@ def gradient_penalty(
     if real.shape != fake.shape:
         raise ValueError(f"real and fake samples must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
     eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    eps = torch.rand(eps_shape, device=real.device, dtype=real.dtype, generator=generator)
+    eps = batch_random(torch.rand, eps_shape, device=real.device, dtype=real.dtype, generator=generator)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     scores = critic(x_hat)
     # create_graph=True: the penalty is itself differentiated w.r.t. the critic's weights.
@@ -186,7 +188,8 @@ def reparameterize(
     ε alone, so z is a differentiable function of μ and log σ². `samples` prepends axes for
     several draws per row: shape (*samples, *mu.shape).
     """
-    eps = torch.randn((*samples, *mu.shape), device=mu.device, dtype=mu.dtype, generator=generator)
+    eps = batch_random(torch.randn, (*samples, *mu.shape), batch_dim=len(samples), device=mu.device, dtype=mu.dtype,
+                       generator=generator)
     return mu + torch.exp(0.5 * logvar) * eps
 
 

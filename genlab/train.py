@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
+from genlab import distributed
 from genlab.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, remove_orphans, save_checkpoint
 from genlab.models.base import Batch, Optimizers, Trainable, check_count, parameters_of
 
@@ -126,8 +127,8 @@ class LossLog:
     history and raises TrainingDiverged at the first non-finite value.
     """
 
-    def __init__(self, history: History, start: int) -> None:
-        self.history, self.first_pending = history, start
+    def __init__(self, history: History, start: int, shard: distributed.Shard | None = None) -> None:
+        self.history, self.first_pending, self.shard = history, start, shard
         self.names: list[str] | None = None
         self.pending: list[Tensor] = []
 
@@ -144,8 +145,12 @@ class LossLog:
         if not self.pending:
             return
         pending, self.pending = self.pending, []
+        if isinstance(pending[0], Tensor):
+            pending = torch.stack(pending)
+        if self.shard is not None:  # the mean over the processes: one all-reduce for all pending steps
+            pending = distributed.average(torch.as_tensor(pending, dtype=torch.float64), self.shard)
         # the one transfer from the device, for all pending steps
-        rows = torch.stack(pending).cpu().tolist() if isinstance(pending[0], Tensor) else pending
+        rows = pending.cpu().tolist() if isinstance(pending, Tensor) else pending
         for i, row in enumerate(rows):
             for name, value in zip(self.names, row):
                 if not math.isfinite(value):
@@ -289,6 +294,16 @@ def fit(
     dev = torch.device(device) if device is not None else _default_device()
     if amp and dev.type != "cuda":
         raise ValueError(f"amp (bfloat16 autocast) is only supported on CUDA, not on {dev}")
+    shard = None
+    if distributed.launched():  # one of several processes started by torchrun
+        dev = distributed.local_device(dev)
+        shard = distributed.start(dev)
+        if batch_size % shard.world:
+            raise ValueError(
+                f"batch_size {batch_size} is the global batch, split evenly over the {shard.world} processes: "
+                f"make it a multiple of {shard.world}"
+            )
+    main = shard is None or shard.is_main
     if seed is not None:
         torch.manual_seed(seed)
     model.to(dev).train()
@@ -299,7 +314,8 @@ def fit(
     start = 0
     run = None
     if checkpoint is not None:
-        remove_orphans(checkpoint)
+        if main:
+            remove_orphans(checkpoint)
         run = {"steps": steps, "batch_size": batch_size, "seed": seed, "data": fingerprint(tensors),
                "optimizers": optimizer_settings(optimizers), "lr_decay": lr_decay, "model": type(model).__name__}
         if resume is True and not checkpoint.exists():
@@ -317,10 +333,13 @@ def fit(
     tensors = tuple(t.to(dev) for t in tensors)
 
     sampler = EpochSampler(len(tensors[0]), batch_size, seed if seed is not None else 0, dev)
+    # this process's share of each (global) batch
+    local = slice(0, batch_size) if shard is None else slice(shard.rank * batch_size // shard.world,
+                                                             (shard.rank + 1) * batch_size // shard.world)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if amp else nullcontext()
-    log = LossLog(history, start)
+    log = LossLog(history, start, shard)
     bar = None
-    if _progress_enabled(progress):
+    if main and _progress_enabled(progress):
         from tqdm.auto import tqdm
 
         bar = tqdm(total=steps, initial=start, desc=type(model).__name__, dynamic_ncols=True)
@@ -328,33 +347,46 @@ def fit(
     def save(step: int) -> None:
         log.flush(checkpoint)
         _check_finite_parameters(model, step)
-        save_checkpoint(checkpoint, model, optimizers, step=step, history=history, run=run, keep=keep)
+        distributed.check_in_sync(model, shard, step)
+        if main:  # the processes hold the same state: one writes it
+            with distributed.unwrapped(model, shard):
+                save_checkpoint(checkpoint, model, optimizers, step=step, history=history, run=run, keep=keep)
 
-    for step in range(start, steps):
-        idx = sampler.indices(step)
-        batch: Batch = tensors[0][idx] if len(tensors) == 1 else tuple(t[idx] for t in tensors)
-        if lr_decay is not None:
-            set_lr_factor(optimizers, 1 - step / steps)
-        with autocast:
-            losses = model.train_step(batch, optimizers, step)
-        log.append(losses)
-        done = step + 1
-        if done % log_every == 0:
-            log.flush(checkpoint)
-        if checkpoint_every and done % checkpoint_every == 0:
-            save(done)
-        if callback is not None and callback_every and done % callback_every == 0:
-            log.flush(checkpoint)
-            callback(done, model, history)
-        if bar is not None:
-            bar.update(1)
+    if shard is not None:
+        distributed.wrap(model, shard, dev)
+    try:
+        for step in range(start, steps):
+            idx = sampler.indices(step)[local]
+            batch: Batch = tensors[0][idx] if len(tensors) == 1 else tuple(t[idx] for t in tensors)
+            if lr_decay is not None:
+                set_lr_factor(optimizers, 1 - step / steps)
+            with autocast, distributed.stepping(shard):
+                losses = distributed.train_step(model, batch, optimizers, step, shard)
+            log.append(losses)
+            done = step + 1
             if done % log_every == 0:
-                bar.set_postfix({k: f"{v[-1]:.3g}" for k, v in history.items()}, refresh=False)
-    if bar is not None:
-        bar.close()
-    log.flush(checkpoint)
-    if checkpoint is not None:
-        save(steps)
+                log.flush(checkpoint)
+            if checkpoint_every and done % checkpoint_every == 0:
+                save(done)
+            if callback is not None and callback_every and done % callback_every == 0:
+                log.flush(checkpoint)
+                with distributed.unwrapped(model, shard):
+                    callback(done, model, history)
+            if bar is not None:
+                bar.update(1)
+                if done % log_every == 0:
+                    bar.set_postfix({k: f"{v[-1]:.3g}" for k, v in history.items()}, refresh=False)
+        if bar is not None:
+            bar.close()
+        log.flush(checkpoint)
+        if checkpoint is not None:
+            save(steps)
+        else:
+            distributed.check_in_sync(model, shard, steps)
+    finally:
+        if shard is not None:
+            distributed.unwrap(model, shard)
+    distributed.barrier(shard)  # the last checkpoint is written before any process returns
     return history
 
 

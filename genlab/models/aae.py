@@ -42,6 +42,7 @@ from torch import Tensor, nn
 
 from genlab import losses
 from genlab.checks import check_flag
+from genlab.distributed import batch_random
 from genlab.models.base import Batch, CodeEncoder, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import MLP, conv_decoder, conv_encoder
 
@@ -102,16 +103,16 @@ def draw_prior(
       z = spiral(s) + SWISS_ROLL_STD · ε.
     """
     if name == "gaussian":
-        return torch.randn(n, latent_dim, device=device, generator=generator)
+        return batch_random(torch.randn, (n, latent_dim), device=device, generator=generator)
     if name == "mixture":
         if labels is None:
-            labels = torch.randint(components, (n,), device=device, generator=generator)
+            labels = batch_random(torch.randint, (n,), high=components, device=device, generator=generator)
         centers = mixture_centers(components, device=device)
-        eps = torch.randn(n, 2, device=device, generator=generator)
+        eps = batch_random(torch.randn, (n, 2), device=device, generator=generator)
         return centers[labels] + MIXTURE_STD * eps
     if name == "swiss-roll":
-        s = torch.rand(n, device=device, generator=generator).sqrt()
-        eps = torch.randn(n, 2, device=device, generator=generator)
+        s = batch_random(torch.rand, (n,), device=device, generator=generator).sqrt()
+        eps = batch_random(torch.randn, (n, 2), device=device, generator=generator)
         return swiss_roll_point(s) + SWISS_ROLL_STD * eps
     raise ValueError(f"unknown prior {name!r}; choose one of {PRIORS} or pass a callable prior(n, generator)")
 

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import Tensor, nn
 
+from genlab.distributed import batch_random
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import MLP
 
@@ -137,8 +138,9 @@ class DDPM(GenerativeModel):
 
     def loss(self, x0: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """L_simple on a batch: one uniformly drawn step and one noise draw per sample."""
-        t = torch.randint(1, self.timesteps + 1, (x0.shape[0],), device=x0.device, generator=generator)
-        noise = torch.randn(x0.shape, device=x0.device, dtype=x0.dtype, generator=generator)
+        t = batch_random(torch.randint, (x0.shape[0],), low=1, high=self.timesteps + 1, device=x0.device,
+                         generator=generator)
+        noise = batch_random(torch.randn, x0.shape, device=x0.device, dtype=x0.dtype, generator=generator)
         return (noise - self.denoiser(self.noised(x0, t, noise), t)).pow(2).flatten(1).sum(1).mean()
 
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:

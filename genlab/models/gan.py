@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from genlab import losses
+from genlab.distributed import batch_random
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import MLP, attach_condition, conv_decoder, conv_encoder
 
@@ -264,9 +265,9 @@ class GAN(GenerativeModel):
     def prior(self, n: int, generator: torch.Generator | None = None, labels: Tensor | None = None) -> Tensor:
         """The generator's input, shape (n, input_dim): z ~ N(0, I), after the one-hot code (if any)
         and the one-hot class labels of a conditional GAN."""
-        eps = torch.randn(n, self.latent_dim, device=self.device, generator=generator)
+        eps = batch_random(torch.randn, (n, self.latent_dim), device=self.device, generator=generator)
         if self.categories:
-            c = torch.randint(self.categories, (n,), device=self.device, generator=generator)
+            c = batch_random(torch.randint, (n,), high=self.categories, device=self.device, generator=generator)
             eps = torch.cat([nn.functional.one_hot(c, self.categories).to(eps.dtype), eps], dim=1)
         return attach_condition(eps, labels, self.classes) if self.classes else eps
 

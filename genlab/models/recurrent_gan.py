@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 from genlab import losses
 from genlab.checks import check_flag, check_value_range
+from genlab.distributed import batch_random
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import RECURRENT_CELLS, recurrent
 
@@ -172,9 +173,9 @@ class RecurrentGAN(GenerativeModel):
         """Noise for n sequences, (n, length, noise_dim): z_t ~ N(0, I) drawn at every step, or (noise="sequence")
         one z ~ N(0, I) per sequence repeated at every step."""
         if self.noise_per == "sequence":
-            z = torch.randn(n, 1, self.noise_dim, device=self.device, generator=generator)
+            z = batch_random(torch.randn, (n, 1, self.noise_dim), device=self.device, generator=generator)
             return z.expand(-1, self.length, -1)
-        return torch.randn(n, self.length, self.noise_dim, device=self.device, generator=generator)
+        return batch_random(torch.randn, (n, self.length, self.noise_dim), device=self.device, generator=generator)
 
     def _squash(self, x: Tensor) -> Tensor:
         return torch.sigmoid(x) if self.output == "sigmoid" else torch.tanh(x) if self.output == "tanh" else x

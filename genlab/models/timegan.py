@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab.checks import check_flag
+from genlab.distributed import batch_mean, batch_random
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import RECURRENT_CELLS, recurrent
 
@@ -195,7 +196,7 @@ class TimeGAN(GenerativeModel):
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """z ~ U(0, 1), independently for every sequence, step and feature: (n, length, noise_dim)."""
-        return torch.rand(n, self.length, self.noise_dim, device=self.device, generator=generator)
+        return batch_random(torch.rand, (n, self.length, self.noise_dim), device=self.device, generator=generator)
 
     def generate(self, z: Tensor) -> Tensor:
         """Noise (B, T, noise_dim) -> sequences x̂ = r(s(g(z))), (B, T, F)."""
@@ -260,7 +261,8 @@ class TimeGAN(GenerativeModel):
             if self.joint_embedding:  # embedder and recovery: reconstruct, and help the supervisor predict
                 self.update({optimizers["embedding"]: loss_r + 0.1 * loss_s})
         d_loss = self._discriminator_loss(x)
-        if d_loss.item() > self.d_threshold:  # a discriminator that already wins is not trained further
+        # a discriminator that already wins is not trained further (decided on the whole batch under torchrun)
+        if batch_mean(d_loss).item() > self.d_threshold:
             self.update({optimizers["discriminator"]: d_loss})
         return {"reconstruction": loss_r.detach(), "supervised": loss_s.detach(), "generator": g_loss.detach(),
                 "discriminator": d_loss.detach()}

@@ -23,6 +23,7 @@ the wrong sign (+L_GAN) trains the decoder to make the fakes easy to spot.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import torch
@@ -31,9 +32,27 @@ from torch import Tensor, nn
 
 from genlab import losses
 from genlab.checks import check_count, check_positive
+from genlab.distributed import batch_random
 from genlab.losses import reparameterize
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor
 from genlab.nets import MLP, conv_decoder, conv_encoder
+
+
+class FeatureDiscriminator(nn.Sequential):
+    """The discriminator's layers, called for both of its outputs at once: x ↦ (Dis_l(x), logit).
+
+    Dis_l(x), the output of every layer but the last, flattened to (B, F), is what VAE-GAN
+    compares reconstructions in; the last layer maps it to one logit per sample, (B,). One call
+    gives both, so the network is only ever used through its forward (as DistributedDataParallel
+    requires when `fit` runs under torchrun).
+    """
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = x
+        for layer in list(self)[:-1]:
+            h = layer(h)
+        features = h.flatten(1)
+        return features, self[-1](features).reshape(x.shape[0])
 
 
 class VAEGAN(GenerativeModel):
@@ -43,7 +62,8 @@ class VAEGAN(GenerativeModel):
         encoder: (B, *data_shape) -> (B, 2 * latent_dim): mean and log-variance of q(z|x).
         decoder: (B, latent_dim) -> (B, *data_shape), in the data's range.
         discriminator: an nn.Sequential whose last module maps the features Dis_l to one logit;
-            everything before it computes Dis_l(x).
+            everything before it computes Dis_l(x). Its layers are kept in a `FeatureDiscriminator`,
+            whose one forward call returns both.
         latent_dim, data_shape: sizes.
         gamma: γ, the weight of the feature reconstruction in the decoder's loss against
             fooling the discriminator.
@@ -75,7 +95,8 @@ class VAEGAN(GenerativeModel):
             raise ValueError(f"beta must be a finite number ≥ 0, got {beta!r}")
         if not isinstance(discriminator, nn.Sequential) or len(discriminator) < 2:
             raise TypeError("discriminator must be an nn.Sequential of feature layers followed by a final logit layer")
-        self.encoder, self.decoder, self.discriminator = encoder, decoder, discriminator
+        self.encoder, self.decoder = encoder, decoder
+        self.discriminator = FeatureDiscriminator(OrderedDict(discriminator.named_children()))
         self.latent_dim, self.data_shape = latent_dim, tuple(data_shape)
         self.gamma, self.beta, self.lr, self.betas = gamma, beta, lr, tuple(betas)
         self.data_range = tuple(data_range)
@@ -141,10 +162,11 @@ class VAEGAN(GenerativeModel):
 
     def features(self, x: Tensor) -> Tensor:
         """Dis_l(x): the discriminator's last hidden layer, flattened, (B, F)."""
-        return self.discriminator[:-1](x).flatten(1)
+        return self.discriminator(x)[0]
 
     def logits(self, x: Tensor) -> Tensor:
-        return self.discriminator(x).reshape(x.shape[0])
+        """The discriminator's logits, (B,)."""
+        return self.discriminator(x)[1]
 
     # --- training ----------------------------------------------------------------------------
 
@@ -152,13 +174,12 @@ class VAEGAN(GenerativeModel):
         """The three players' losses from one forward pass (Larsen et al., 2016, algorithm 1)."""
         mu, logvar = self.encode(x)
         x_tilde = self.decode(reparameterize(mu, logvar))
-        x_prior = self.decode(torch.randn(x.shape[0], self.latent_dim, device=x.device, dtype=x.dtype))
+        x_prior = self.decode(batch_random(torch.randn, (x.shape[0], self.latent_dim), device=x.device, dtype=x.dtype))
         kl = losses.gaussian_kl(mu, logvar).mean()
-        f_real, f_tilde = self.features(x), self.features(x_tilde)
+        (f_real, real), (f_tilde, tilde) = self.discriminator(x), self.discriminator(x_tilde)
         # −log N(Dis_l(x); Dis_l(x̃), I) up to a constant, per example
         feature_nll = 0.5 * (f_real - f_tilde).pow(2).sum(dim=1).mean()
-        head = self.discriminator[-1]
-        real, tilde, prior = head(f_real).flatten(), head(f_tilde).flatten(), self.logits(x_prior)
+        prior = self.logits(x_prior)
         # −L_GAN for the discriminator: real digits are real, reconstructions and prior samples fake
         d_loss = F.softplus(-real).mean() + F.softplus(tilde).mean() + F.softplus(prior).mean()
         # the decoder wants both kinds of fakes taken for real (non-saturating form of −L_GAN)
