@@ -2,7 +2,7 @@
 
     torchrun --nproc_per_node 4 train.py      # train.py calls genlab.fit(...) as usual
 
-When `torchrun` starts more than one process (WORLD_SIZE > 1), `fit` trains data-parallel:
+When `torchrun` starts it (one process or several), `fit` trains data-parallel:
 
 - one process per device: the process group is NCCL's on CUDA (process i uses GPU
   LOCAL_RANK = i of its machine), gloo's on the CPU;
@@ -59,8 +59,12 @@ _current: Shard | None = None
 
 
 def launched() -> bool:
-    """Whether this process is one of several started by `torchrun` (WORLD_SIZE > 1)."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    """Whether this process belongs to a process group: started by `torchrun` (which sets
+    WORLD_SIZE and MASTER_ADDR, even for one process), or one the caller initialised."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return True
+    return "WORLD_SIZE" in os.environ and "MASTER_ADDR" in os.environ
 
 
 def rank() -> int:
@@ -81,7 +85,7 @@ def start(device: torch.device) -> Shard:
     """Join (or create) the process group that `torchrun` describes; return this process's shard."""
     dist = torch.distributed
     if not dist.is_available():
-        raise RuntimeError("WORLD_SIZE > 1 but this PyTorch build has no torch.distributed; run one process")
+        raise RuntimeError("started by torchrun, but this PyTorch build has no torch.distributed; run without torchrun")
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if not dist.is_initialized():

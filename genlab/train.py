@@ -227,17 +227,24 @@ def fit(
 ) -> History:
     """Train `model` for `steps` updates on minibatches of `data`; return the loss history.
 
+    Started by `torchrun`, `fit` trains data-parallel (`genlab.distributed`):
+    `batch_size` is the global batch, split evenly over the processes, each process trains on its
+    own device (CUDA device LOCAL_RANK when a GPU is asked for), the history holds the losses
+    averaged over the processes, and only rank 0 writes checkpoints and shows progress. The
+    result is the one-process result up to float rounding, except where batch statistics enter.
+
     Args:
         model: any genlab model (see `genlab.models.base`).
         data: samples (N, *model.data_shape), or a TensorDataset / tuple whose first
             tensor is the samples and whose others (labels, conditions) travel with them.
             float64 samples are converted to float32; other dtypes must match the model.
         steps: total number of updates, counted from step 0 even when resuming.
-        batch_size: samples per update, 1 ≤ batch_size ≤ N.
+        batch_size: samples per update, 1 ≤ batch_size ≤ N (under torchrun: over all processes).
         device: where to train; default `genlab.device()`. The data is moved there once.
         seed: seeds the global torch RNG (model noise) and the batch order; None leaves both as they are.
         amp: bfloat16 autocast around each step; CUDA only.
-        callback: called as callback(step, model, history) after every `callback_every` steps.
+        callback: called as callback(step, model, history) after every `callback_every` steps
+            (under torchrun in every process: act only where genlab.distributed.rank() == 0).
         checkpoint: file for the training state, written atomically every `checkpoint_every`
             steps and at the end, and never with a non-finite loss or parameter in it.
         keep: how many checkpoints to keep: the newest is always at `checkpoint`; with
@@ -295,7 +302,7 @@ def fit(
     if amp and dev.type != "cuda":
         raise ValueError(f"amp (bfloat16 autocast) is only supported on CUDA, not on {dev}")
     shard = None
-    if distributed.launched():  # one of several processes started by torchrun
+    if distributed.launched():  # started by torchrun
         dev = distributed.local_device(dev)
         shard = distributed.start(dev)
         if batch_size % shard.world:

@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path)
     parser.add_argument("--checkpoint-every", type=int, default=0)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--expect-world", type=int, help="fail unless fit trained in this many processes")
     args = parser.parse_args()
     torch.set_num_threads(1)
     results = {}
@@ -69,6 +70,9 @@ def main() -> None:
                              checkpoint_every=args.checkpoint_every, resume=args.resume)
         results[name] = {"state": {k: v.detach().clone() for k, v in model.state_dict().items()},
                          "history": history}
+    if args.expect_world is not None:
+        world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 0
+        assert world == args.expect_world, f"fit trained in a process group of {world}, not {args.expect_world}"
     if genlab.distributed.rank() == 0:
         torch.save(results, args.out)
 

@@ -32,9 +32,13 @@ EXACT = ["GAN.mlp", "VAE.mlp", "GAN.mlp minimax d_steps ema packed", "GAN.mlp sp
 PARAMETER_TOLERANCE = 1e-5
 
 
-def run(out: Path, cases: list[str], *options: str, processes: int = 2, check: bool = True) -> subprocess.CompletedProcess:
+def run(out: Path, cases: list[str], *options: str, processes: int | str = 2,
+        check: bool = True) -> subprocess.CompletedProcess:
+    """Run the worker: in `processes` processes under torchrun, in a plain process when processes is 1,
+    in one process under torchrun when it is "torchrun 1"."""
+    n = int(str(processes).split()[-1])
     launcher = [sys.executable] if processes == 1 else [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
+        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}"]
     result = subprocess.run([*launcher, str(WORKER), str(out), *cases, *options], capture_output=True, text=True,
                             env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
     if check:
@@ -57,7 +61,7 @@ def assert_states_close(a: dict, b: dict, atol: float) -> None:
 
 def test_two_processes_train_as_one_process_with_the_same_global_batch(tmp_path):
     run(tmp_path / "one.pt", EXACT, "--steps", "8", processes=1)
-    run(tmp_path / "two.pt", EXACT, "--steps", "8", processes=2)
+    run(tmp_path / "two.pt", EXACT, "--steps", "8", "--expect-world", "2", processes=2)
     one, two = load(tmp_path / "one.pt"), load(tmp_path / "two.pt")
     for name in EXACT:
         assert_states_close(two[name]["state"], one[name]["state"], PARAMETER_TOLERANCE)
@@ -67,6 +71,17 @@ def test_two_processes_train_as_one_process_with_the_same_global_batch(tmp_path)
         for loss, values in one[name]["history"].items():
             torch.testing.assert_close(torch.tensor(two[name]["history"][loss]), torch.tensor(values),
                                        rtol=1e-5, atol=1e-5, msg=lambda m: f"{name} {loss}: {m}")
+
+
+def test_one_process_under_torchrun_trains_exactly_as_a_plain_process(tmp_path):
+    """The code path of any number of processes (process group, DDP wrappers), run with one."""
+    cases = ["GAN.mlp", "VAE.mlp"]
+    run(tmp_path / "plain.pt", cases, processes=1)
+    run(tmp_path / "torchrun.pt", cases, "--expect-world", "1", processes="torchrun 1")
+    plain, launched = load(tmp_path / "plain.pt"), load(tmp_path / "torchrun.pt")
+    for name in cases:
+        assert_states_close(launched[name]["state"], plain[name]["state"], atol=0)
+        assert launched[name]["history"] == plain[name]["history"]
 
 
 def test_every_model_trains_on_two_processes_and_rank_0_writes_loadable_checkpoints(tmp_path):
