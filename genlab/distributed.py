@@ -22,8 +22,14 @@ When `torchrun` starts it (one process or several), `fit` trains data-parallel:
   (atomically, as always), and resuming is exact.
 
 What does not carry over exactly: on the CPU, batch norm normalises each process's part of
-the batch by its own statistics (PyTorch's `SyncBatchNorm` needs a GPU), and dropout masks
-are drawn per process. Both are correct training, but differ from a one-process run.
+the batch by its own statistics (PyTorch's `SyncBatchNorm` needs a GPU); losses built on
+batch statistics (TimeGAN's moment loss, C-RNN-GAN's feature matching) and means weighted
+by token counts see each process's part; `nn.Dropout` draws its masks for each process's
+part from the shared seed, so the parts get the same masks. All of these train correctly,
+but differ from a one-process run. A decision a step takes from its data must agree across
+processes: take it on `batch_mean(value)`. Callbacks run in every process; draw random
+numbers in all of them alike (or with their own `torch.Generator`), and write files only
+where `rank() == 0`.
 """
 
 from __future__ import annotations
