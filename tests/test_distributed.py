@@ -1,7 +1,7 @@
 """`fit` under torchrun: two CPU processes (gloo) train as one process does with the same global batch.
 
 The runs are real: `python -m torch.distributed.run --standalone --nproc_per_node 2` starts
-tests/distributed_worker.py twice, and each process trains conformance cases with `genlab.fit`
+tests/distributed/worker.py twice, and each process trains conformance cases with `genlab.fit`
 from a *different* initialisation (fit must start them from rank 0's weights).
 """
 
@@ -19,7 +19,7 @@ import genlab
 from genlab import distributed
 from test_conformance import CASES
 
-WORKER = Path(__file__).with_name("distributed_worker.py")
+WORKER = Path(__file__).parent / "distributed" / "worker.py"
 
 # Cases whose losses are means over the samples and that draw all their training noise through
 # `batch_random`: two processes must reproduce one process up to the order of float additions.

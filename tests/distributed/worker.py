@@ -1,7 +1,7 @@
 """Train conformance cases with `genlab.fit`, in one process or as one of several under torchrun.
 
-    python tests/distributed_worker.py OUT CASE [CASE ...] [--steps N] [--batch-size B] [--checkpoint DIR] [--resume]
-    python -m torch.distributed.run --standalone --nproc_per_node 2 tests/distributed_worker.py OUT CASE ...
+    python tests/distributed/worker.py OUT CASE [CASE ...] [--steps N] [--batch-size B] [--checkpoint DIR] [--resume]
+    python -m torch.distributed.run --standalone --nproc_per_node 2 tests/distributed/worker.py OUT CASE ...
 
 Each process trains every named case (tests/test_conformance.py) from the same seed; rank 0
 writes OUT, {case: {"state": the state dict, "history": the loss history}}, for
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/, for the conformance cases
 import genlab  # noqa: E402
 from test_conformance import CASES, build  # noqa: E402
 
