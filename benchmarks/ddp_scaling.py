@@ -19,7 +19,7 @@ process with N × --threads threads and no DDP: the same cores used by intra-op 
 the comparison that says whether processes are worth it there.
 
     python benchmarks/ddp_scaling.py [--nproc 1 2] [--threads 1] [--models dcgan vae]
-        [--steps 40] [--repeats 3] [--out FILE [--overwrite]]
+        [--steps 60] [--repeats 3] [--out FILE [--overwrite]]
 
 On a larger machine, or on GPUs (process i uses GPU LOCAL_RANK = i; `fit` does this when
 device="cuda"):
@@ -143,7 +143,7 @@ def launch(model: str, processes: int, threads: int, *, device: str, batch_size:
 
 
 def measure(models=("dcgan",), nproc=(1, 2), *, threads: int = 1, device: str = "cpu", batch_size: int = 128,
-            steps: int = 40, warmup: int = 5, repeats: int = 3, threads_rows: bool | None = None,
+            steps: int = 60, warmup: int = 5, repeats: int = 3, threads_rows: bool | None = None,
             report=print) -> dict:
     """Time every model on every N in `nproc` (1 is always included: the baseline).
 
@@ -239,7 +239,7 @@ def main(argv=None) -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--batch-size", type=int, default=128, help="the global batch (default 128)")
-    parser.add_argument("--steps", type=int, default=40, help="steps per timed fit")
+    parser.add_argument("--steps", type=int, default=60, help="steps per timed fit")
     parser.add_argument("--warmup", type=int, default=5, help="steps of the untimed first fit")
     parser.add_argument("--repeats", type=int, default=3, help="timed fits; the median is reported")
     parser.add_argument("--out", type=Path, help="write the rows here as JSON")
