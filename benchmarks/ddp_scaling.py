@@ -1,8 +1,11 @@
 """Data-parallel scaling of `genlab.fit`: N processes under torchrun, one global batch.
 
-For each N in --nproc the script starts itself N times with
+For each N > 1 in --nproc the script starts itself N times with
 
     python -m torch.distributed.run --standalone --nproc_per_node N benchmarks/ddp_scaling.py --worker ...
+
+and for N = 1 (always measured: the baseline) once as a plain process, without torchrun and
+so without DDP: the speed-up is over `fit` as one runs it without thinking of processes.
 
 Every process sets `torch.set_num_threads(--threads)` and trains the same model with
 `genlab.fit` and the same *global* batch (--batch-size, default 128): each process computes
@@ -127,11 +130,13 @@ def worker(args: argparse.Namespace) -> None:
 
 def launch(model: str, processes: int, threads: int, *, device: str, batch_size: int, steps: int,
            warmup: int, repeats: int, timeout: float = 1800) -> dict:
-    """Run `processes` processes of `threads` threads under torchrun; rank 0's timing."""
+    """Run `processes` processes of `threads` threads (under torchrun when more than one); rank 0's timing."""
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "timing.json"
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-                   str(Path(__file__).resolve()), "--worker", "--result", str(result), "--models", model,
+        # one process runs plainly, without torchrun: the baseline is fit as everyone runs it, no DDP
+        launcher = [sys.executable] if processes == 1 else [
+            sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
+        command = [*launcher, str(Path(__file__).resolve()), "--worker", "--result", str(result), "--models", model,
                    "--device", device, "--threads", str(threads), "--batch-size", str(batch_size),
                    "--steps", str(steps), "--warmup", str(warmup), "--repeats", str(repeats)]
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
@@ -169,7 +174,7 @@ def measure(models=("dcgan",), nproc=(1, 2), *, threads: int = 1, device: str = 
     settings = dict(device=device, batch_size=batch_size, steps=steps, warmup=warmup, repeats=repeats)
     rows = []
     for model in models:
-        runs = [(n, threads) for n in nproc]  # one process runs fit plainly: WORLD_SIZE = 1, no DDP
+        runs = [(n, threads) for n in nproc]
         if threads_rows:
             runs += [(1, n * threads) for n in nproc if n > 1]
         base = None
