@@ -253,6 +253,8 @@ def main(argv=None) -> None:
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
+        if not args.result:
+            parser.error("--worker needs --result FILE, where rank 0 writes its timing")
         args.model = args.models[0]
         worker(args)
         return
