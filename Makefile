@@ -80,6 +80,7 @@ bench: install
 	$(BIN)/python benchmarks/fit_overhead.py
 	$(BIN)/python benchmarks/rnn_sampling.py
 	$(BIN)/python benchmarks/efficiency.py
+	$(BIN)/python benchmarks/ddp_scaling.py
 
 ## tables: regenerate the benchmark tables that chapters 5, 6 and 7 read (book/*/results;
 ## many hours on 2 cores; each line can be run alone)

@@ -6,14 +6,22 @@ compute the loss, `zero_grad`, `backward`, `step`, and one `.item()` per step to
 The runs are interleaved (plain, fit, plain, fit, …) so that machine noise hits both
 alike, and the medians are compared. Target: fit / plain ≥ 0.97 in samples per second.
 
-    python benchmarks/fit_overhead.py [--steps 600] [--repeats 5] [--device cpu]
+    python benchmarks/fit_overhead.py [--steps 600] [--repeats 5] [--device cpu] [--out FILE [--overwrite]]
+
+--out writes the rows as JSON with the device's name, torch's and genlab's versions, the
+thread count, the steps, the repeats and the date (the appendix page *Performance* shows
+it). An existing file is kept unless --overwrite is given.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -97,35 +105,89 @@ def timed(fn, device: torch.device) -> float:
     return time.perf_counter() - start
 
 
+def measure(device: torch.device, steps: int, repeats: int, cases=None) -> dict:
+    """fit against the plain loop for each case (default all of CASES): samples per second, medians."""
+    from efficiency import device_name  # efficiency.py imports `timed` from here: imported late
+
+    for name, value, minimum in (("steps", steps, 1), ("repeats", repeats, 1)):
+        if not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
+    names = list(CASES) if cases is None else list(cases)
+    unknown = [name for name in names if name not in CASES]
+    if unknown:
+        raise ValueError(f"unknown cases {unknown}; choose from {list(CASES)}")
+    rows = []
+    for name in names:
+        make, plain, data_fn, batch_size = CASES[name]
+        data = data_fn(device)
+
+        def with_fit() -> None:
+            genlab.fit(make(), data, steps=steps, batch_size=batch_size, device=device, seed=0, progress=False)
+
+        def by_hand() -> None:
+            torch.manual_seed(0)
+            plain(data, steps, batch_size)
+
+        by_hand(), with_fit()  # warm-up
+        plain_times, fit_times = [], []
+        for _ in range(repeats):
+            plain_times.append(timed(by_hand, device))
+            fit_times.append(timed(with_fit, device))
+        p, f = statistics.median(plain_times), statistics.median(fit_times)
+        rows.append({"model": name, "batch_size": batch_size,
+                     "plain_samples_per_s": steps * batch_size / p, "fit_samples_per_s": steps * batch_size / f,
+                     "ratio": p / f})
+    return {
+        "device": device.type,
+        "device_name": device_name(device),
+        "torch": torch.__version__,
+        "genlab": genlab.__version__,
+        "threads": torch.get_num_threads(),
+        "steps": steps,
+        "repeats": repeats,
+        "date": datetime.date.today().isoformat(),
+        "rows": rows,
+    }
+
+
+def command_line() -> str:
+    """How this script was run, as the reader would type it (the environment's thread setting first)."""
+    threads = os.environ.get("OMP_NUM_THREADS")
+    prefix = f"OMP_NUM_THREADS={threads} " if threads else ""
+    return prefix + " ".join(["python", "benchmarks/" + Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def format_table(result: dict) -> str:
+    lines = [f"torch {result['torch']}, {result['device_name']}, {result['steps']} steps, "
+             f"{result['repeats']} interleaved repeats, medians",
+             f"{'model':28s} {'plain loop':>14s} {'genlab.fit':>14s} {'fit / plain':>12s}"]
+    for row in result["rows"]:
+        lines.append(f"{row['model']:28s} {row['plain_samples_per_s']:9.0f} /s   "
+                     f"{row['fit_samples_per_s']:9.0f} /s   {row['ratio']:11.3f}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", type=Path, help="write the rows here as JSON")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     args = parser.parse_args()
-    device = torch.device(args.device)
+    if args.out is not None and args.out.exists() and not args.overwrite:
+        parser.error(f"--out {args.out} exists; pass --overwrite to replace it")
+    for name in ("steps", "repeats"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
+    result = measure(torch.device(args.device), args.steps, args.repeats)
+    result["command"] = command_line()
+    print(format_table(result))
+    if args.out is not None:
+        from efficiency import save
 
-    print(f"torch {torch.__version__}, {device}, {torch.get_num_threads()} threads, "
-          f"{args.steps} steps, {args.repeats} interleaved repeats, medians")
-    print(f"{'model':28s} {'plain loop':>14s} {'genlab.fit':>14s} {'fit / plain':>12s}")
-    for name, (make, plain, data_fn, batch_size) in CASES.items():
-        data = data_fn(device)
-
-        def with_fit() -> None:
-            genlab.fit(make(), data, steps=args.steps, batch_size=batch_size, device=device, seed=0, progress=False)
-
-        def by_hand() -> None:
-            torch.manual_seed(0)
-            plain(data, args.steps, batch_size)
-
-        by_hand(), with_fit()  # warm-up
-        plain_times, fit_times = [], []
-        for _ in range(args.repeats):
-            plain_times.append(timed(by_hand, device))
-            fit_times.append(timed(with_fit, device))
-        p, f = statistics.median(plain_times), statistics.median(fit_times)
-        rate = lambda t: args.steps * batch_size / t
-        print(f"{name:28s} {rate(p):9.0f} /s   {rate(f):9.0f} /s   {p / f:11.3f}")
+        save(result, args.out)
+        print(f"written to {args.out}")
 
 
 if __name__ == "__main__":

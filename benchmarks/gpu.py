@@ -4,9 +4,14 @@ Four models — an MLP GAN on the ring, the DCGAN and the convolutional VAE on 8
 SequenceRNN on sines — each trained by `fit` and by the loop people write (one `.item()`
 per step), in fp32 and with bfloat16 autocast (CUDA only), interleaved, medians.
 Goal on a GPU: fit / plain ≥ 0.95. Then the efficiency table of `efficiency.py` on the same
-device (fp32, bf16 autocast, channels_last, torch.compile), written as JSON with --out.
+device (fp32, bf16 autocast, channels_last, torch.compile).
 
     python benchmarks/gpu.py [--device cuda] [--steps 300] [--repeats 3] [--out FILE [--overwrite]]
+
+--out writes one JSON file: the efficiency table's fields at the top level (so chapter 6 can
+read it as it reads efficiency.py's), with the device's name (torch.cuda.get_device_name on
+a GPU), and under "fit_vs_plain" the rows of the first table, one per model and precision.
+An existing file is kept unless --overwrite. `--device cpu` runs the same on the CPU.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from pathlib import Path
 import torch
 
 import genlab
-from efficiency import format_table, save, table
-from fit_overhead import batches, timed
+from efficiency import VARIANTS, device_name, format_table, save, table
+from fit_overhead import batches, command_line, timed
 from genlab import losses
 
 
@@ -93,22 +98,22 @@ CASES = {
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, help="write the efficiency table here as JSON")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
-    args = parser.parse_args()
-    if args.out is not None and args.out.exists() and not args.overwrite:
-        parser.error(f"{args.out} exists; pass --overwrite to replace it")
-    device = torch.device(args.device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"torch {torch.__version__}, {name}; {args.steps} steps, {args.repeats} interleaved repeats, medians")
-    print(f"{'model':22s} {'precision':>9s} {'plain steps/s':>14s} {'fit steps/s':>12s} {'fit / plain':>12s}")
-    precisions = ["fp32"] + (["bf16 autocast"] if device.type == "cuda" else [])
-    for label, (make, plain, data_fn, batch_size) in CASES.items():
+def fit_vs_plain(device: torch.device, steps: int, repeats: int, cases=None, precisions=None) -> dict:
+    """Steps per second of fit and of the plain loop for each case and precision, medians.
+
+    precisions defaults to fp32, and bf16 autocast on CUDA (autocast here is CUDA's only)."""
+    names = list(CASES) if cases is None else list(cases)
+    unknown = [name for name in names if name not in CASES]
+    if unknown:
+        raise ValueError(f"unknown cases {unknown}; choose from {list(CASES)}")
+    if precisions is None:
+        precisions = ["fp32"] + (["bf16 autocast"] if device.type == "cuda" else [])
+    bad = [p for p in precisions if p not in ("fp32", "bf16 autocast")]
+    if bad or ("bf16 autocast" in precisions and device.type != "cuda"):
+        raise ValueError(f"precisions must be 'fp32' or (on CUDA) 'bf16 autocast', got {list(precisions)} on {device}")
+    rows = []
+    for label in names:
+        make, plain, data_fn, batch_size = CASES[label]
         data = data_fn().to(device)
         for precision in precisions:
             amp = precision != "fp32"
@@ -116,25 +121,62 @@ def main() -> None:
             def by_hand() -> None:
                 torch.manual_seed(0)
                 autocast = torch.autocast("cuda", dtype=torch.bfloat16) if amp else nullcontext()
-                plain(make().to(device), data, args.steps, batch_size, autocast)
+                plain(make().to(device), data, steps, batch_size, autocast)
 
             def with_fit() -> None:
                 torch.manual_seed(0)
-                genlab.fit(make(), data, steps=args.steps, batch_size=batch_size, device=device, amp=amp,
+                genlab.fit(make(), data, steps=steps, batch_size=batch_size, device=device, amp=amp,
                            progress=False)
 
             by_hand(), with_fit()  # warm-up (and CUDA kernels compiled)
             plain_times, fit_times = [], []
-            for _ in range(args.repeats):
+            for _ in range(repeats):
                 plain_times.append(timed(by_hand, device))
                 fit_times.append(timed(with_fit, device))
             p, f = statistics.median(plain_times), statistics.median(fit_times)
-            print(f"{label:22s} {precision:>9s} {args.steps / p:14.0f} {args.steps / f:12.0f} {p / f:12.3f}")
-    result = table(device, steps=20, repeats=args.repeats)
+            rows.append({"model": label, "precision": precision, "batch_size": batch_size,
+                         "plain_steps_per_s": steps / p, "fit_steps_per_s": steps / f, "ratio": p / f})
+    return {"device_name": device_name(device), "steps": steps, "repeats": repeats, "rows": rows}
+
+
+def format_fit_vs_plain(result: dict) -> str:
+    lines = [f"{result['device_name']}; {result['steps']} steps, {result['repeats']} interleaved repeats, medians",
+             f"{'model':22s} {'precision':>13s} {'plain steps/s':>14s} {'fit steps/s':>12s} {'fit / plain':>12s}"]
+    for row in result["rows"]:
+        lines.append(f"{row['model']:22s} {row['precision']:>13s} {row['plain_steps_per_s']:14.0f} "
+                     f"{row['fit_steps_per_s']:12.0f} {row['ratio']:12.3f}")
+    return "\n".join(lines)
+
+
+def measure(device: torch.device, steps: int, repeats: int, efficiency_steps: int = 20, cases=None,
+            variants=VARIANTS) -> dict:
+    """Both tables in one result: the efficiency table's fields, plus "fit_vs_plain"."""
+    comparison = fit_vs_plain(device, steps, repeats, cases)
+    print(f"torch {torch.__version__}, " + format_fit_vs_plain(comparison))
+    result = table(device, steps=efficiency_steps, repeats=repeats, variants=variants)
     print()
     print(format_table(result))
+    return {**result, "fit_vs_plain": comparison}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, help="write both tables here as JSON")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    args = parser.parse_args()
+    if args.out is not None and args.out.exists() and not args.overwrite:
+        parser.error(f"--out {args.out} exists; pass --overwrite to replace it")
+    for name in ("steps", "repeats"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
+    result = measure(torch.device(args.device), args.steps, args.repeats)
+    result["command"] = command_line()
     if args.out is not None:
         save(result, args.out)
+        print(f"written to {args.out}")
 
 
 if __name__ == "__main__":
