@@ -33,7 +33,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
-# One notebook of every chapter that has notebooks (chapter 8 has none): the quickest of each.
+# One notebook of every chapter that has notebooks (chapter 8 has none), the quickest of each, and the appendix.
 NOTEBOOKS = [
     "01_background/first_taste.ipynb",
     "02_concepts/rnn.ipynb",
@@ -42,6 +42,7 @@ NOTEBOOKS = [
     "05_analysis/gan_stability.ipynb",
     "06_future/efficiency.ipynb",
     "07_combining/applications.ipynb",
+    "appendix/performance.ipynb",
 ]
 TORCH = f"torch=={torch.__version__.split('+')[0]}"  # the same release as the test's own, CPU build here
 
