@@ -41,8 +41,10 @@ test-unit: install
 test-colab: install
 	$(BIN)/python -m pytest -q tests/colab
 
+## test-notebooks: the notebooks side by side, one per core (pytest-xdist; each notebook's cells stay
+## together in one worker), one thread each
 test-notebooks: install
-	$(BIN)/python -m pytest -q $(NBVAL_FLAGS) book
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto --dist loadscope $(NBVAL_FLAGS) book
 
 ## test-browser: build the book, then open every page in headless Chromium (Debian's `chromium`
 ## package, or the executable GENLAB_CHROMIUM names); screenshots go to _build/screenshots/
