@@ -149,10 +149,11 @@ def launch(model: str, processes: int, threads: int, *, device: str, batch_size:
 
 def measure(models=("dcgan",), nproc=(1, 2), *, threads: int = 1, device: str = "cpu", batch_size: int = 128,
             steps: int = 60, warmup: int = 5, repeats: int = 3, threads_rows: bool | None = None,
-            report=print) -> dict:
+            report=print, timeout: float = 1800) -> dict:
     """Time every model on every N in `nproc` (1 is always included: the baseline).
 
-    threads_rows (default: on the CPU) adds, for each N > 1, one process of N × threads threads."""
+    threads_rows (default: on the CPU) adds, for each N > 1, one process of N × threads threads;
+    a launch that takes longer than `timeout` seconds is stopped with an error."""
     models, nproc = list(models), sorted(set(nproc) | {1})
     unknown = [m for m in models if m not in MODELS]
     if unknown or not models:
@@ -171,7 +172,8 @@ def measure(models=("dcgan",), nproc=(1, 2), *, threads: int = 1, device: str = 
         raise ValueError(f"--nproc {max(nproc)} needs {max(nproc)} GPUs; this machine has {torch.cuda.device_count()}")
     if threads_rows is None:
         threads_rows = device == "cpu"
-    settings = dict(device=device, batch_size=batch_size, steps=steps, warmup=warmup, repeats=repeats)
+    settings = dict(device=device, batch_size=batch_size, steps=steps, warmup=warmup, repeats=repeats,
+                    timeout=timeout)
     rows = []
     for model in models:
         runs = [(n, threads) for n in nproc]

@@ -156,14 +156,33 @@ def _average_gradient(world: int) -> Callable[[Tensor], None]:
     return hook
 
 
+def _no_buffer_sync() -> dict[str, bool]:
+    """DDP's keyword that stops it copying rank 0's buffers into every process at each forward.
+
+    That copy is in place, so a network called twice before one backward pass (VAE-GAN's
+    decoder) would find the batch-norm statistics its first call saved changed (PyTorch 2.4
+    refuses the backward). Buffers need no copying while training: synchronised batch norm
+    keeps them equal, and on the CPU `fit` copies rank 0's at the end. The keyword was renamed
+    after PyTorch 2.4.
+    """
+    import inspect
+
+    from torch.nn.parallel import DistributedDataParallel
+
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel.__init__).parameters:
+        return {"forward_sync_buffers": False}
+    return {"broadcast_buffers": False}
+
+
+_NO_BUFFER_SYNC = _no_buffer_sync()
+
+
 def wrap(model: nn.Module, shard: Shard, device: torch.device) -> None:
     """Make `model` train data-parallel: rank 0's state everywhere, networks in DDP, loose
     parameters averaged by hooks, batch norm synchronised on CUDA. `unwrap` undoes it."""
     from torch.nn.parallel import DistributedDataParallel
 
-    with torch.no_grad():
-        for tensor in model.state_dict().values():
-            torch.distributed.broadcast(tensor, src=0)
+    broadcast_state(model)
     if device.type == "cuda":
         _synchronise_batch_norm(model, shard)
     elif any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()) and shard.is_main:
@@ -178,10 +197,17 @@ def wrap(model: nn.Module, shard: Shard, device: torch.device) -> None:
             shard.networks[name] = child
             in_networks.update(id(p) for p in child.parameters())
             ids = [device.index] if device.type == "cuda" else None
-            setattr(model, name, DistributedDataParallel(child, device_ids=ids))
+            setattr(model, name, DistributedDataParallel(child, device_ids=ids, **_NO_BUFFER_SYNC))
     for p in model.parameters():
         if p.requires_grad and id(p) not in in_networks:
             shard.hooks.append(p.register_post_accumulate_grad_hook(_average_gradient(shard.world)))
+
+
+@torch.no_grad()
+def broadcast_state(model: nn.Module, buffers_only: bool = False) -> None:
+    """Copy rank 0's parameters and buffers (or its buffers only) into every process."""
+    for tensor in (model.buffers() if buffers_only else model.state_dict().values()):
+        torch.distributed.broadcast(tensor, src=0)
 
 
 def unwrap(model: nn.Module, shard: Shard) -> None:

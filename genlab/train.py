@@ -390,6 +390,8 @@ def fit(
             save(steps)
         else:
             distributed.check_in_sync(model, shard, steps)
+        if shard is not None:  # every process returns rank 0's model, batch-norm statistics included
+            distributed.broadcast_state(model, buffers_only=True)
     finally:
         if shard is not None:
             distributed.unwrap(model, shard)

@@ -40,7 +40,7 @@ def run(out: Path, cases: list[str], *options: str, processes: int | str = 2,
     launcher = [sys.executable] if processes == 1 else [
         sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}"]
     result = subprocess.run([*launcher, str(WORKER), str(out), *cases, *options], capture_output=True, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
+                            env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
     if check:
         assert result.returncode == 0, result.stderr[-4000:]
     return result

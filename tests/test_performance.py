@@ -111,7 +111,7 @@ def test_gpu_refuses_bf16_off_cuda_and_an_existing_out_file(bench, tmp_path, mon
 
 def test_ddp_scaling_runs_one_and_two_processes_and_one_process_with_two_threads(bench):
     ddp = bench["ddp_scaling"]
-    result = ddp.measure(["vae"], [2], steps=1, warmup=1, repeats=1, batch_size=32, report=None)
+    result = ddp.measure(["vae"], [2], steps=1, warmup=1, repeats=1, batch_size=32, report=None, timeout=300)
     assert result["nproc"] == [1, 2]  # the one-process baseline is always run
     rows = [(r["processes"], r["threads_per_process"], r["ddp"]) for r in result["rows"]]
     assert rows == [(1, 1, False), (2, 1, True), (1, 2, False)]
@@ -142,7 +142,8 @@ def test_ddp_scaling_refuses_bad_settings_before_starting_anything(bench, tmp_pa
 def test_ddp_scaling_reports_a_failing_worker(bench):
     # launch() checks nothing itself: fit, in the workers, refuses a global batch 2 processes cannot split
     with pytest.raises(RuntimeError, match=r"(?s)2 process\(es\) of dcgan failed.*make it a multiple of 2"):
-        bench["ddp_scaling"].launch("dcgan", 2, 1, device="cpu", batch_size=3, steps=1, warmup=1, repeats=1)
+        bench["ddp_scaling"].launch("dcgan", 2, 1, device="cpu", batch_size=3, steps=1, warmup=1, repeats=1,
+                                    timeout=300)
 
 
 # ---------------------------------------------------------------------------------------------
