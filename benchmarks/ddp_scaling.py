@@ -53,6 +53,7 @@ from pathlib import Path
 import torch
 
 import genlab
+from results import add_out_arguments, check_out, write_out
 
 MODELS = ("dcgan", "vae")
 IMAGES = 4096  # synthetic 28×28 training images
@@ -231,14 +232,6 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def save(result: dict, path: Path) -> None:
-    """Write `result` to `path` as JSON, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nproc", type=int, nargs="+", default=[1, 2], help="numbers of processes (default 1 2)")
@@ -249,8 +242,7 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=60, help="steps per timed fit")
     parser.add_argument("--warmup", type=int, default=5, help="steps of the untimed first fit")
     parser.add_argument("--repeats", type=int, default=3, help="timed fits; the median is reported")
-    parser.add_argument("--out", type=Path, help="write the rows here as JSON")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    add_out_arguments(parser, "the rows")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -260,8 +252,7 @@ def main(argv=None) -> None:
         args.model = args.models[0]
         worker(args)
         return
-    if args.out is not None and args.out.exists() and not args.overwrite:
-        parser.error(f"--out {args.out} exists; pass --overwrite to replace it")
+    check_out(parser, args)
     try:
         print(HEADER)
         result = measure(args.models, args.nproc, threads=args.threads, device=args.device,
@@ -271,9 +262,7 @@ def main(argv=None) -> None:
     result["command"] = " ".join(["python", "benchmarks/ddp_scaling.py", *(sys.argv[1:] if argv is None else argv)])
     print()
     print(format_table(result))
-    if args.out is not None:
-        save(result, args.out)
-        print(f"written to {args.out}")
+    write_out(result, args.out)
 
 
 if __name__ == "__main__":

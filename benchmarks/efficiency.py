@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
-import os
 import platform
 import statistics
 from contextlib import nullcontext
-from pathlib import Path
 
 import torch
 
 import genlab
 from fit_overhead import timed
+from results import add_out_arguments, check_out, save, write_out  # noqa: F401 (save: part of this module's interface, tested)
 
 VARIANTS = ("fp32", "bf16 autocast", "channels_last", "torch.compile")
 BATCH, SAMPLES = 128, 1024
@@ -119,31 +117,20 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def save(result: dict, path: Path) -> None:
-    """Write `result` to `path` as JSON, atomically: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, help="torch CPU threads")
-    parser.add_argument("--out", type=Path, help="write the table here as JSON")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    add_out_arguments(parser)
     args = parser.parse_args()
-    if args.out is not None and args.out.exists() and not args.overwrite:
-        parser.error(f"{args.out} exists; pass --overwrite to replace it")
+    check_out(parser, args)
     if args.threads:
         torch.set_num_threads(args.threads)
     result = table(torch.device(args.device), args.steps, args.repeats)
     print(format_table(result))
-    if args.out is not None:
-        save(result, args.out)
+    write_out(result, args.out)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 import genlab
+from results import add_out_arguments, check_out, write_out
 from genlab import losses
 
 
@@ -172,22 +173,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", type=Path, help="write the rows here as JSON")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    add_out_arguments(parser, "the rows")
     args = parser.parse_args()
-    if args.out is not None and args.out.exists() and not args.overwrite:
-        parser.error(f"--out {args.out} exists; pass --overwrite to replace it")
+    check_out(parser, args)
     for name in ("steps", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     result = measure(torch.device(args.device), args.steps, args.repeats)
     result["command"] = command_line()
     print(format_table(result))
-    if args.out is not None:
-        from efficiency import save
-
-        save(result, args.out)
-        print(f"written to {args.out}")
+    write_out(result, args.out)
 
 
 if __name__ == "__main__":

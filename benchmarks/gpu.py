@@ -24,8 +24,9 @@ from pathlib import Path
 import torch
 
 import genlab
-from efficiency import VARIANTS, device_name, format_table, save, table
+from efficiency import VARIANTS, device_name, format_table, table
 from fit_overhead import batches, command_line, timed
+from results import add_out_arguments, check_out, save, write_out  # noqa: F401 (save: for the tests)
 from genlab import losses
 
 
@@ -164,19 +165,15 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, help="write both tables here as JSON")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    add_out_arguments(parser, "both tables")
     args = parser.parse_args()
-    if args.out is not None and args.out.exists() and not args.overwrite:
-        parser.error(f"--out {args.out} exists; pass --overwrite to replace it")
+    check_out(parser, args)
     for name in ("steps", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     result = measure(torch.device(args.device), args.steps, args.repeats)
     result["command"] = command_line()
-    if args.out is not None:
-        save(result, args.out)
-        print(f"written to {args.out}")
+    write_out(result, args.out)
 
 
 if __name__ == "__main__":
