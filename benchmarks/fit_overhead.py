@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 import genlab
-from results import add_out_arguments, check_out, write_out
+from results import add_out_arguments, check_out, count, write_out
 from genlab import losses
 
 
@@ -170,15 +170,12 @@ def format_table(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=600)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=count, default=600)
+    parser.add_argument("--repeats", type=count, default=5)
     parser.add_argument("--device", default="cpu")
     add_out_arguments(parser, "the rows")
     args = parser.parse_args()
     check_out(parser, args)
-    for name in ("steps", "repeats"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     result = measure(torch.device(args.device), args.steps, args.repeats)
     result["command"] = command_line()
     print(format_table(result))

@@ -26,7 +26,7 @@ import torch
 import genlab
 from efficiency import VARIANTS, device_name, format_table, table
 from fit_overhead import batches, command_line, timed
-from results import add_out_arguments, check_out, save, write_out  # noqa: F401 (save: for the tests)
+from results import add_out_arguments, check_out, count, save, write_out  # noqa: F401 (save: for the tests)
 from genlab import losses
 
 
@@ -163,14 +163,11 @@ def measure(device: torch.device, steps: int, repeats: int, efficiency_steps: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=count, default=300)
+    parser.add_argument("--repeats", type=count, default=3)
     add_out_arguments(parser, "both tables")
     args = parser.parse_args()
     check_out(parser, args)
-    for name in ("steps", "repeats"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     result = measure(torch.device(args.device), args.steps, args.repeats)
     result["command"] = command_line()
     write_out(result, args.out)

@@ -34,3 +34,11 @@ def write_out(result: dict, out: Path | None) -> None:
     if out is not None:
         save(result, out)
         print(f"written to {out}")
+
+
+def count(text: str) -> int:
+    """An argparse type: an integer ≥ 1 (steps, repeats), or an error naming the value."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
