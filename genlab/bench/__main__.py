@@ -1,4 +1,5 @@
-"""Command line: python -m genlab.bench ring|grid|stacked-digits|digits|fashion|digit-rows|sines|co2|names [--seeds N] [--models …] [--out DIR].
+"""Command line: python -m genlab.bench ring|grid|stacked-digits|digits|fashion|digit-rows|sines|co2|names [--seeds N] [--models …] [--out DIR];
+python -m genlab.bench tune NAME --models … --trials N --out DIR searches rows' settings (genlab.bench.tune).
 
 Where the results go (NAME.csv, one line per run, and NAME.json, the whole summary):
 
@@ -18,6 +19,7 @@ The committed tables that chapter 5 reads are regenerated with
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -48,7 +50,15 @@ def fresh_run_folder(name: str, parent: Path = RUNS_FOLDER) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Parse `argv` (default: the command line), run the benchmark, print its table and save it."""
+    """Parse `argv` (default: the command line), run the benchmark, print its table and save it.
+
+    `python -m genlab.bench tune …` searches the rows' settings instead (see `genlab.bench.tune`).
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["tune"]:
+        from genlab.bench.tune import main as tune
+
+        return tune(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m genlab.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -74,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     existing.add_argument(
         "--overwrite", action="store_true", help="replace NAME.csv and NAME.json in --out DIR, discarding the runs they hold"
     )
+    parser.add_argument("--tuned", type=Path, metavar="FILE",
+                        help="a tuning export (NAME-tuning.json, from `python -m genlab.bench tune`): adds a row "
+                             "'ROW, tuned' for each row it holds, trained at the settings the search chose")
     parser.add_argument("--list", action="store_true", help="list the benchmark's models and exit")
     parser.add_argument("--merge", nargs="+", type=Path, metavar="FILE",
                         help="join the runs of these NAME.json files into --out DIR instead of running anything")
@@ -87,6 +100,13 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
 
     benchmark = get(args.benchmark)
+    if args.tuned is not None:
+        from genlab.bench.tune import load_best
+
+        try:
+            benchmark = benchmark.with_tuned(load_best(args.tuned))
+        except (ValueError, FileNotFoundError) as err:
+            parser.error(f"--tuned {args.tuned}: {err}")
     if args.list:
         for name in benchmark.models:
             print(name + (" (default)" if name in benchmark.default_models else ""))

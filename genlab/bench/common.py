@@ -10,6 +10,7 @@ produced — and can be reproduced — by one command: `python -m genlab.bench N
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -18,11 +19,15 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from genlab.models import GenerativeModel
 from genlab.train import device as default_device, fit
+
+if TYPE_CHECKING:
+    from genlab.bench.search import Tuning
 
 def train_and_sample_images(
     build: Callable[[], GenerativeModel],
@@ -117,6 +122,9 @@ class Benchmark:
 
     error: "se" reports the standard error of the mean over seeds (PacGAN's convention),
     "sd" the standard deviation (TimeGAN's).
+    tuning: how its rows are tuned (`genlab.bench.search.Tuning`), None if they are not.
+    tuned: row -> the settings a search chose for it ({"params": raw values, "trials", …}),
+        filled by `with_tuned`; each adds a row "ROW, tuned".
     """
 
     name: str
@@ -128,6 +136,22 @@ class Benchmark:
     published: Sequence[Published] = ()
     error: str = "se"
     notes: Sequence[str] = ()
+    tuning: Tuning | None = None
+    tuned: dict[str, dict] = field(default_factory=dict)
+
+    def with_tuned(self, best: dict[str, dict]) -> Benchmark:
+        """This benchmark with a row "ROW, tuned" for each row of `best` (row -> {"params": raw values, …},
+        as `genlab.bench.tune` exports it), trained at the searched settings exactly as ROW is trained."""
+        from genlab.bench.search import check_rows, decode, tuned_name
+
+        if self.tuning is None:
+            raise ValueError(f"benchmark {self.name!r} declares no search spaces, so it has no tuned rows")
+        check_rows(self.tuning, list(best))
+        for row, found in best.items():
+            decode(self.tuning.spaces[row], found["params"])  # refuses settings outside the space
+        models = dict(self.models)
+        models.update({tuned_name(row): self.tuning.runner(row, found["params"]) for row, found in best.items()})
+        return dataclasses.replace(self, models=models, tuned={**self.tuned, **best})
 
     def __post_init__(self) -> None:
         if self.error not in ("se", "sd"):
@@ -162,7 +186,8 @@ def run(
     """Run the references and models over `seeds`; return the summary, optionally written to `out`.
 
     Returns a dict with the benchmark's name, title, error kind, columns, notes, the published
-    rows, `runs` (one dict per (row, seed): row, kind, seed, seconds and every column) and
+    rows, `runs` (one dict per (row, seed): row, kind, seed, seconds (wall), cpu_seconds (of
+    this process, all its threads), updates (where the row reports them) and every column) and
     `rows` (per row: kind "reference" or "model", n, mean and error per column, mean seconds).
     With `out`, writes out/<name>.csv (the runs) and out/<name>.json (everything) after every
     run, so an interrupted benchmark loses at most one run; with `resume`, every run already
@@ -202,13 +227,14 @@ def run(
             if (name, seed) in done:
                 runs.append(done[(name, seed)])
                 continue
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             values = fn(seed, device)
-            seconds = time.perf_counter() - start
+            seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
             missing = [c.key for c in benchmark.columns if c.key not in values]
             if missing:
                 raise ValueError(f"{benchmark.name}: row {name!r} returned no value for {missing}")
-            runs.append({"row": name, "kind": kind, "seed": seed, "seconds": seconds, **{k: float(v) for k, v in values.items()}})
+            runs.append({"row": name, "kind": kind, "seed": seed, "seconds": seconds, "cpu_seconds": cpu_seconds,
+                         "threads": torch.get_num_threads(), **{k: float(v) for k, v in values.items()}})
             if log:
                 shown = ", ".join(f"{c.key} {_fmt(c, values[c.key])}" for c in benchmark.columns)
                 log(f"  {name} seed {seed}: {shown} ({seconds:.1f} s)")
@@ -260,6 +286,9 @@ def summarise(benchmark: Benchmark, runs: list[dict], seeds: list[int], device: 
         if not mine:
             continue
         row = {"row": name, "kind": kind, "n": len(mine), "seconds": mean_and_error([r["seconds"] for r in mine], "sd")[0]}
+        for key in ("cpu_seconds", "updates"):  # compute, where the runs measured it
+            if all(key in r for r in mine):
+                row[key] = mean_and_error([r[key] for r in mine], "sd")[0]
         for c in benchmark.columns:
             # a run saved before a column existed reports it as missing (shown "–")
             mean, err = mean_and_error([r.get(c.key, math.nan) for r in mine], benchmark.error)
@@ -278,6 +307,7 @@ def summarise(benchmark: Benchmark, runs: list[dict], seeds: list[int], device: 
             {"model": p.model, "source": p.source, "note": p.note, "values": {k: list(v) for k, v in p.values.items()}}
             for p in benchmark.published
         ],
+        "tuned": benchmark.tuned,
         "runs": runs,
         "rows": rows,
     }
@@ -328,7 +358,7 @@ def save(summary: dict, out: str | Path) -> tuple[Path, Path]:
     """Write out/<name>.csv (one line per run) and out/<name>.json (the whole summary)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    keys = ["row", "kind", "seed", "seconds"] + [c["key"] for c in summary["columns"]]
+    keys = ["row", "kind", "seed", "seconds", "cpu_seconds", "updates"] + [c["key"] for c in summary["columns"]]
     csv_path, json_path = out / f"{summary['name']}.csv", out / f"{summary['name']}.json"
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
