@@ -50,7 +50,7 @@ def test_run_summarises_every_row_over_the_seeds(tmp_path):
     assert [(r["row"], r["seed"]) for r in summary["runs"][:3]] == [("truth", 0), ("m1", 0), ("m2", 0)]  # seed by seed
     # Files: one CSV line per run, JSON round trip through `load`.
     lines = (tmp_path / "toy.csv").read_text().strip().splitlines()
-    assert lines[0] == "row,kind,seed,seconds,a,b" and len(lines) == 10
+    assert lines[0] == "row,kind,seed,seconds,cpu_seconds,updates,a,b" and len(lines) == 10
     assert bench.load(tmp_path / "toy.json")["rows"][2]["a"]["mean"] == pytest.approx(11.0)
     table = bench.format_table(summary)
     for text in ["truth (reference)", "1.0 ± 0.6", "50 ± 0", "paper model [Someone 2020]", "3.0 ± 0.5", "note: a protocol note", "note: paper model: other networks"]:

@@ -47,7 +47,7 @@ PROTOCOL = {
     "reports": 4,
     "tuning_seeds": f"{TUNING_SEED} + trial number",
 }
-STARTUP_TRIALS, PRUNER_STARTUP, PRUNER_WARMUP = 6, 4, 1
+STARTUP_TRIALS, PRUNER_STARTUP, PRUNER_WARMUP = 6, 4, 2  # pruning from the 2nd report on
 
 
 def _optuna():
@@ -69,8 +69,21 @@ def paths(out: str | Path, name: str) -> dict[str, Path]:
     return {"db": out / f"{name}-tuning.db", "json": out / f"{name}-tuning.json", "csv": out / f"{name}-tuning.csv"}
 
 
+_STORAGES: dict[str, object] = {}
+
+
 def _storage(db: Path):
-    optuna = _optuna()
+    """The study database (one connection per file and process: opening one checks its schema, which is slow)."""
+    key = str(Path(db).resolve())
+    if key in _STORAGES and not Path(db).exists():  # the file was removed: start from its export again
+        _STORAGES.pop(key).engine.dispose()
+    if key not in _STORAGES:
+        _STORAGES[key] = _open_storage(db)
+    return _STORAGES[key]
+
+
+def _open_storage(db: Path):
+    _optuna()
     from optuna.storages import RDBStorage, RetryFailedTrialCallback
 
     # a trial whose process died (no heartbeat for 2 minutes) is marked failed and run again
@@ -271,7 +284,7 @@ def _rows_in(db: Path) -> list[str]:
     if not db.exists():
         return []
     optuna = _optuna()
-    return [s.study_name for s in optuna.get_all_study_summaries(storage=f"sqlite:///{db}")]
+    return [s.study_name for s in optuna.get_all_study_summaries(storage=_storage(db))]
 
 
 def export(benchmark: Benchmark, out: Path, rows: Sequence[str] | None = None) -> dict:
@@ -284,7 +297,7 @@ def export(benchmark: Benchmark, out: Path, rows: Sequence[str] | None = None) -
     lines = []
     for row in rows:
         try:
-            study = optuna.load_study(study_name=row, storage=f"sqlite:///{where['db']}")
+            study = optuna.load_study(study_name=row, storage=_storage(where["db"]))
         except KeyError:
             continue
         records = []
