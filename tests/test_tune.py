@@ -202,3 +202,25 @@ def test_import_genlab_needs_no_search_library():
     code = "import sys, genlab, genlab.bench, genlab.bench.toy2d, genlab.bench.search; print('optuna' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_digits_trial_never_sees_the_held_out_half(monkeypatch):
+    import dataclasses
+
+    from genlab.bench import digits
+
+    x_fit, y_fit, x_val, y_val = digits.tuning_split()
+    x_train, _, x_held, _ = digits._data()
+    assert len(x_fit) + len(x_val) == len(x_train) and len(x_val) == len(x_train) // 4
+    rows = lambda x: {tuple(r.flatten().tolist()) for r in x}  # noqa: E731
+    assert rows(x_fit) | rows(x_val) <= rows(x_train) and not rows(x_val) & rows(x_held) - rows(x_train)
+    monkeypatch.setattr(digits, "RECIPES", {k: dataclasses.replace(r, steps=8) for k, r in digits.RECIPES.items()})
+    reports = []
+    for row in ("CVAE", "DCGAN"):
+        raw = search.defaults(digits.RECIPES[row], digits.SPACES[row])
+        assert set(raw) == set(digits.SPACES[row])  # trial 0 is exactly the default row
+        value, info = digits.BENCHMARK.tuning.objective(row, raw, 1000, torch.device("cpu"),
+                                                        lambda step, v: reports.append((step, v)) or False)
+        assert info == {"updates": 8} and math.isfinite(value) and value > 0 and reports[-1] == (8, value)
+    assert [s for s, _ in reports] == [2, 4, 6, 8] * 2
+    assert digits.BENCHMARK.tuning.direction == "minimize"

@@ -42,6 +42,7 @@ def train_and_sample_images(
     condition: torch.Tensor | None = None,
     bernoulli: bool = False,
     sample_offset: int = 30_000,
+    **fit_options,
 ) -> tuple[GenerativeModel, torch.Tensor]:
     """The image benchmarks' protocol: train `build()` under `seed`, then draw n samples in [-1, 1].
 
@@ -50,17 +51,25 @@ def train_and_sample_images(
     seeded with seed + sample_offset, of the classes in `condition` when the model is
     conditional (`condition` is ignored otherwise). Returns the trained model and the samples.
     bernoulli: a Bernoulli VAE, trained on [0, 1] and sampled as its decoder means mapped back to [-1, 1].
+    fit_options (a callback, say) go to `fit`.
     """
     torch.manual_seed(seed)
     model = build()
     data = (images + 1) / 2 if bernoulli else images
     fit(model, (data, labels) if model.conditional else data, steps=steps, batch_size=min(batch_size, len(data)),
-        device=device, seed=seed, progress=False)
-    g = torch.Generator(device=model.device).manual_seed(seed + sample_offset)
+        device=device, seed=seed, progress=False, **fit_options)
+    return model, draw_images(model, n, seed + sample_offset, condition=condition, bernoulli=bernoulli)
+
+
+def draw_images(model: GenerativeModel, n: int, seed: int, *, condition: torch.Tensor | None = None,
+                bernoulli: bool = False) -> torch.Tensor:
+    """n samples in [-1, 1] from a generator seeded with `seed` (of the classes in `condition` when the
+    model is conditional); a Bernoulli VAE gives its decoder means mapped back from [0, 1]."""
+    g = torch.Generator(device=model.device).manual_seed(seed)
     condition = condition.to(model.device) if model.conditional and condition is not None else None
     if bernoulli:
-        return model, 2 * model.sample(n, condition=condition, generator=g, noise=False) - 1
-    return model, model.sample(n, condition=condition, generator=g)
+        return 2 * model.sample(n, condition=condition, generator=g, noise=False) - 1
+    return model.sample(n, condition=condition, generator=g)
 
 
 Runner = Callable[[int, torch.device], dict[str, float]]
