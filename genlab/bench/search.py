@@ -128,19 +128,13 @@ def defaults(recipe: Recipe, space: Space) -> dict[str, str | float]:
 
 
 def _factory_defaults(build) -> dict[str, object]:
-    """The keyword values a model factory uses: those bound by functools.partial over the defaults of
-    its signature and of the class's constructor (a classmethod factory passes **kwargs on to it)."""
-    bound: dict[str, object] = {}
-    while isinstance(build, functools.partial):
-        bound = {**build.keywords, **bound}
-        build = build.func
-    values: dict[str, object] = {}
-    owner = getattr(build, "__self__", None)
-    for fn in ([owner.__init__] if isinstance(owner, type) else []) + [build]:
-        for name, p in inspect.signature(fn).parameters.items():
-            if p.default is not inspect.Parameter.empty:
-                values[name] = p.default
-    return {**values, **bound}
+    """The constructor settings of the model `build()` makes: those it was built with (`model.config`,
+    recorded by genlab's constructors) over the defaults of its class's constructor."""
+    with torch.random.fork_rng(devices=[]):  # building initialises weights: leave the global stream as it was
+        model = build()
+    values = {name: p.default for name, p in inspect.signature(type(model).__init__).parameters.items()
+              if p.default is not inspect.Parameter.empty}
+    return {**values, **getattr(model, "config", {}).get("arguments", {})}
 
 
 class Pruned(Exception):
