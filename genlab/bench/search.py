@@ -128,13 +128,24 @@ def defaults(recipe: Recipe, space: Space) -> dict[str, str | float]:
 
 
 def _factory_defaults(build) -> dict[str, object]:
-    """The constructor settings of the model `build()` makes: those it was built with (`model.config`,
-    recorded by genlab's constructors) over the defaults of its class's constructor."""
+    """The settings `build()` uses: the defaults of the factory's signature, under those of the model
+    class's constructor, under the arguments the model records it was built with (`model.config`, kept
+    by genlab's constructors), under the keywords a functools.partial binds."""
+    bound: dict[str, object] = {}
+    fn = build
+    while isinstance(fn, functools.partial):
+        bound = {**fn.keywords, **bound}
+        fn = fn.func
     with torch.random.fork_rng(devices=[]):  # building initialises weights: leave the global stream as it was
         model = build()
-    values = {name: p.default for name, p in inspect.signature(type(model).__init__).parameters.items()
-              if p.default is not inspect.Parameter.empty}
-    return {**values, **getattr(model, "config", {}).get("arguments", {})}
+    values: dict[str, object] = {}
+    for f in (fn, type(model).__init__):
+        try:
+            values.update({name: p.default for name, p in inspect.signature(f).parameters.items()
+                           if p.default is not inspect.Parameter.empty})
+        except (TypeError, ValueError):  # a builtin without a signature
+            pass
+    return {**values, **getattr(model, "config", {}).get("arguments", {}), **bound}
 
 
 class Pruned(Exception):

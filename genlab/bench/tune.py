@@ -302,7 +302,8 @@ def export(benchmark: Benchmark, out: Path, rows: Sequence[str] | None = None) -
             continue
         records = []
         for t in study.trials:
-            record = {"trial": t.number, "state": t.state.name, "value": t.value, "params": t.params,
+            value = t.value if t.state == optuna.trial.TrialState.COMPLETE else None  # a pruned trial has no final value
+            record = {"trial": t.number, "state": t.state.name, "value": value, "params": t.params,
                       "seed": t.user_attrs.get("seed"), "default": bool(t.user_attrs.get("default")),
                       "cpu_seconds": t.user_attrs.get("cpu_seconds"), "updates": t.user_attrs.get("updates"),
                       "intermediate": [t.intermediate_values[k] for k in sorted(t.intermediate_values)]}
