@@ -28,7 +28,7 @@ import genlab
 from genlab.bench.common import Benchmark, Column, Recipe, draw_images, train_and_sample_images
 from genlab.bench.search import Choice, LogUniform, Pruned, Report, Space, Tuning, decode, with_params
 from genlab.metrics import image_scores, real_floor, split_halves
-from genlab.models import GAN, VAE, VAEGAN, GenerativeModel
+from genlab.models import GAN, VAE, VAEGAN, BiGAN, GenerativeModel
 
 SPLIT_SEED = 0
 SAMPLE_OFFSET = 30_000  # keeps the sampling stream apart from the training seed's
@@ -51,7 +51,29 @@ def _score(samples: torch.Tensor, held_out: torch.Tensor, requested: torch.Tenso
     if requested is not None:
         agree = (classifier.predict(samples).cpu() == requested).float().mean().item()
     return {"frechet": scores.frechet, "precision": scores.precision, "recall": scores.recall,
-            "sharpness": scores.sharpness / floor.sharpness, "agree": agree}
+            "sharpness": scores.sharpness / floor.sharpness, "agree": agree, "code_1nn": math.nan,
+            "class_kept": math.nan}
+
+
+@torch.no_grad()
+def inversion_scores(model: BiGAN, x_train: torch.Tensor, y_train: torch.Tensor, x_held: torch.Tensor,
+                     y_held: torch.Tensor) -> dict[str, float]:
+    """How well a BiGAN's encoder inverts its generator, on the held-out half.
+
+    code_1nn: accuracy of a 1-nearest-neighbour classifier on the codes — each held-out digit
+    gets the label of the training digit whose code E(x) is nearest (Euclidean), as in the
+    BiGAN paper's MNIST test of its encoder's features (Donahue et al., 2017);
+    class_kept: the share of held-out digits x whose reconstruction G(E(x)) the digit classifier
+    assigns to x's own class (chance: 10 %).
+    """
+    device = next(model.parameters()).device
+    with model.evaluating():
+        codes_train = model.posterior(x_train.to(device))[0]
+        codes_held = model.posterior(x_held.to(device))[0]
+    nearest = torch.cdist(codes_held, codes_train).argmin(dim=1).cpu()
+    classifier = genlab.metrics.digit_classifier(device=device)
+    kept = classifier.predict(model.reconstruct(x_held.to(device))).cpu() == y_held
+    return {"code_1nn": (y_train[nearest] == y_held).float().mean().item(), "class_kept": kept.float().mean().item()}
 
 
 def train_and_score(build: Callable[[], GenerativeModel], seed: int, device: torch.device, *, steps: int,
@@ -64,7 +86,10 @@ def train_and_score(build: Callable[[], GenerativeModel], seed: int, device: tor
     model, samples = train_and_sample_images(build, x_train, len(x_held), seed, device, steps=steps,
                                              batch_size=batch_size, labels=y_train, condition=y_held,
                                              bernoulli=bernoulli, sample_offset=SAMPLE_OFFSET)
-    return _score(samples, x_held, y_held if model.conditional else None)
+    scores = _score(samples, x_held, y_held if model.conditional else None)
+    if isinstance(model, BiGAN):
+        scores |= inversion_scores(model, x_train, y_train, x_held, y_held)
+    return scores
 
 
 def dcgan(classes: int = 0, latent_dim: int = 32, channels: tuple[int, ...] = (64, 32), lr: float = 2e-4,
@@ -79,6 +104,13 @@ def conv_vae(classes: int = 0, latent_dim: int = 8, channels: tuple[int, ...] = 
 
 def vaegan(latent_dim: int = 32, channels: tuple[int, ...] = (64, 32), gamma: float = 1.0, **kwargs) -> VAEGAN:
     return VAEGAN.dcgan((1, 8, 8), latent_dim=latent_dim, channels=channels, gamma=gamma, **kwargs)
+
+
+def bigan(stochastic_encoder: bool = False, latent_dim: int = 32, channels: tuple[int, ...] = (64, 32),
+          lr: float = 2e-4, **kwargs) -> BiGAN:
+    """BiGAN (ALI with `stochastic_encoder`) with the DCGAN's generator widths."""
+    return BiGAN.conv((1, 8, 8), latent_dim=latent_dim, channels=channels, lr=lr,
+                      stochastic_encoder=stochastic_encoder, **kwargs)
 
 
 def _gan(steps: int = GAN_RECIPE["steps"], **kwargs) -> Recipe:
@@ -105,6 +137,9 @@ RECIPES = {
     "VAE-GAN": Recipe(vaegan, **GAN_RECIPE),
     "cGAN": _gan(classes=10),
     "CVAE": _vae(classes=10),
+    # BiGAN / ALI with the DCGAN's generator and budget; their encoders are scored too (code_1nn, class_kept)
+    "BiGAN": Recipe(bigan, **GAN_RECIPE),
+    "ALI": Recipe(functools.partial(bigan, stochastic_encoder=True), **GAN_RECIPE),
     **STABILISER_RECIPES,
 }
 BERNOULLI = {"VAE", "CVAE"}  # trained on [0, 1], scored on decoder means
@@ -123,6 +158,8 @@ SPACES: dict[str, Space] = {
     "CVAE": _VAE_SPACE,
     # γ weighs the feature-space reconstruction against the adversarial term (Larsen et al., 2016)
     "VAE-GAN": {**_ADAM, "latent_dim": Choice(8, 16, 32), "gamma": LogUniform(0.01, 10.0), "beta": Choice(0.5, 1.0)},
+    "BiGAN": {**_ADAM, "latent_dim": Choice(8, 16, 32), "channels": Choice((64, 32), (32, 16))},
+    "ALI": {**_ADAM, "latent_dim": Choice(8, 16, 32), "channels": Choice((64, 32), (32, 16))},
     "DCGAN, hinge": _DCGAN_SPACE,
     "DCGAN, spectral norm": _DCGAN_SPACE,
     "DCGAN, TTUR": {**_DCGAN_SPACE, "d_lr": LogUniform(1e-4, 3e-3)},
@@ -183,8 +220,14 @@ def _objective(row: str, raw, seed: int, device: torch.device, report: Report) -
 
 
 def _real_vs_real(seed: int, device: torch.device) -> dict[str, float]:
-    x_train, y_train, x_held, _ = _data()
-    return _score(x_train.to(device), x_held, None) | {"agree": math.nan}
+    """The floor of every column: the training half scored as samples; for the encoder columns, the
+    pixels themselves as codes (1-NN on raw pixels) and x itself as its own reconstruction."""
+    x_train, y_train, x_held, y_held = _data()
+    nearest = torch.cdist(x_held.flatten(1), x_train.flatten(1)).argmin(dim=1)
+    classifier = genlab.metrics.digit_classifier(device=device)
+    return _score(x_train.to(device), x_held, None) | {
+        "code_1nn": (y_train[nearest] == y_held).float().mean().item(),
+        "class_kept": (classifier.predict(x_held.to(device)).cpu() == y_held).float().mean().item()}
 
 
 BENCHMARK = Benchmark(
@@ -196,9 +239,12 @@ BENCHMARK = Benchmark(
         Column("recall", "recall ↑", "{:.2f}"),
         Column("sharpness", "sharpness / real", "{:.2f}"),
         Column("agree", "class agrees % ↑", "{:.1f}", scale=100),
+        Column("code_1nn", "code 1-NN % ↑", "{:.1f}", scale=100),
+        Column("class_kept", "G(E(x)) class % ↑", "{:.1f}", scale=100),
     ],
     models=MODELS,
-    default_models=[name for name in MODELS if name not in STABILISERS],  # chapter 6: run them with --models
+    # chapter 6's stabilisers and chapter 7's BiGAN / ALI: run them with --models
+    default_models=[name for name in MODELS if name not in STABILISERS and name not in ("BiGAN", "ALI")],
     references={"real vs real": _real_vs_real},
     error="sd",
     tuning=Tuning(spaces=SPACES, recipes=RECIPES, objective=_objective, runner=_row, description=OBJECTIVE,
@@ -213,5 +259,8 @@ BENCHMARK = Benchmark(
         "TTUR: learning rates 1e-4 for G, 4e-4 for D; R1: γ = 10; WGAN-GP: 500 updates of 5 critic steps, "
         "Adam(1e-4, 0.5, 0.9), λ = 10",
         "class agrees: conditional models asked for the held-out labels; share the classifier assigns to that class",
+        "BiGAN, ALI: the DCGAN's generator and budget with an encoder; code 1-NN: held-out digits labelled by the "
+        "training digit with the nearest code E(x) (the BiGAN paper's test of its encoder); G(E(x)) class: share of "
+        "held-out digits whose reconstruction the classifier assigns to their own class (chance 10 %)",
     ],
 )
