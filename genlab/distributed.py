@@ -35,6 +35,7 @@ where `rank() == 0`.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -87,8 +88,16 @@ def local_device(device: torch.device) -> torch.device:
     return device
 
 
-def start(device: torch.device) -> Shard:
-    """Join (or create) the process group that `torchrun` describes; return this process's shard."""
+class ProcessTimeout(RuntimeError):
+    """A process of a data-parallel run did not answer in time (it froze, was stopped or died)."""
+
+
+def start(device: torch.device, timeout: float = 300.0) -> Shard:
+    """Join (or create) the process group that `torchrun` describes; return this process's shard.
+
+    Every collective operation of a group created here waits at most `timeout` seconds for the
+    other processes (a group the caller created keeps its own timeout).
+    """
     dist = torch.distributed
     if not dist.is_available():
         raise RuntimeError("started by torchrun, but this PyTorch build has no torch.distributed; run without torchrun")
@@ -96,8 +105,57 @@ def start(device: torch.device) -> Shard:
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend, device_id=device if device.type == "cuda" else None)
+        dist.init_process_group(backend, device_id=device if device.type == "cuda" else None,
+                                timeout=datetime.timedelta(seconds=timeout))
     return Shard(dist.get_rank(), dist.get_world_size())
+
+
+def check_same_run(shard: Shard, record: dict) -> None:
+    """Raise ValueError in every process unless all processes were given the same run: the same
+    data (by fingerprint), steps, batch size, seed and model. The message names each field that
+    differs and the processes it differs in."""
+    if shard.world == 1:
+        return
+    import json
+
+    mine = json.dumps(record, sort_keys=True, default=str)
+    records: list[str | None] = [None] * shard.world
+    torch.distributed.all_gather_object(records, mine)
+    first = json.loads(records[0])
+    differences = []
+    for other, text in enumerate(records[1:], start=1):
+        theirs = json.loads(text)
+        for key in sorted(first.keys() | theirs.keys()):
+            if first.get(key) != theirs.get(key):
+                a, b = first.get(key), theirs.get(key)
+                shown = f"{a!r} vs {b!r}" if len(repr(a)) + len(repr(b)) < 120 else "different values"
+                differences.append(f"{key}: {shown} (process 0 vs process {other})")
+    if differences:
+        raise ValueError(
+            "the processes of this run were given different runs, which cannot train as one: "
+            + "; ".join(differences)
+            + ". Give every process the same data, steps, batch_size, seed and model"
+        )
+
+
+def explain_failure(err: BaseException, shard: Shard | None, step: int, timeout: float) -> BaseException | None:
+    """A clear error for a collective operation that failed because another process froze or died,
+    or None when `err` is something else."""
+    if shard is None or shard.world == 1:
+        return None
+    text = str(err).lower()
+    if "timed out" in text or "timeout" in text:
+        return ProcessTimeout(
+            f"at step {step}, a process of this {shard.world}-process run did not answer within {timeout:g} s "
+            f"(it froze, was stopped, or died): the run is stopped. If a process may legitimately lag that "
+            f"much, raise fit(distributed_timeout=...) ({err})"
+        )
+    if any(m in text for m in ("connection closed", "connection reset", "broken pipe", "peer")):
+        return ProcessTimeout(
+            f"at step {step}, another process of this {shard.world}-process run ended (its connection closed): "
+            f"the run is stopped; see that process's error ({err})"
+        )
+    return None
 
 
 def batch_random(draw: Callable[..., Tensor], size: tuple[int, ...], *, batch_dim: int = 0, **kwargs) -> Tensor:

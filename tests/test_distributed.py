@@ -89,7 +89,8 @@ def test_every_model_trains_on_two_processes_and_rank_0_writes_loadable_checkpoi
     two = load(tmp_path / "two.pt")
     assert "batch norm on the CPU normalises each process's part of the batch" in result.stderr
     written = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
-    assert written == sorted(f"{name.replace(' ', '_')}.pt" for name in CASES)  # no temporary files left
+    files = [f"{name.replace(' ', '_')}.pt" for name in CASES]
+    assert written == sorted(files + [f".{f}.lock" for f in files])  # each with its lock file; no temporary files left
     for name in CASES:
         state = two[name]["state"]
         assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()), name

@@ -73,6 +73,7 @@ def constructor(fn: Callable) -> Callable:
         model.config = {"class": type(model).__name__, "constructor": fn.__name__, "arguments": arguments}
         return out
 
+    wrapper.genlab_constructor = True  # genlab.load calls only constructors marked so
     return wrapper
 
 
