@@ -135,3 +135,17 @@ def check_tensor(
     if finite and (value.is_floating_point() or value.is_complex()) and not torch.isfinite(value).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return value
+
+
+def record_differences(first: object, second: object, where: str = "") -> list[tuple[str, object, object]]:
+    """(path, first value, second value) for each leaf where two nested records differ, the path
+    naming it as "optimizers.generator.lr" or "settings.channels[1]"."""
+    if isinstance(first, dict) and isinstance(second, dict):
+        out = []
+        for key in [*first, *(k for k in second if k not in first)]:
+            out += record_differences(first.get(key), second.get(key), f"{where}.{key}" if where else str(key))
+        return out
+    if isinstance(first, (list, tuple)) and isinstance(second, (list, tuple)) and len(first) == len(second) \
+            and any(isinstance(v, (dict, list, tuple)) for v in (*first, *second)):
+        return [d for i, (a, b) in enumerate(zip(first, second)) for d in record_differences(a, b, f"{where}[{i}]")]
+    return [] if first == second else [(where, first, second)]

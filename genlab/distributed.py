@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from genlab.checks import record_differences
+
 
 @dataclass
 class Shard:
@@ -118,22 +120,21 @@ def check_same_run(shard: Shard, record: dict) -> None:
         return
     import json
 
-    mine = json.dumps(record, sort_keys=True, default=str)
+    mine = json.dumps(record, default=str)
     records: list[str | None] = [None] * shard.world
     torch.distributed.all_gather_object(records, mine)
     first = json.loads(records[0])
-    differences = []
+    differences: dict[str, list[str]] = {}  # by field: at most two shown for each
     for other, text in enumerate(records[1:], start=1):
-        theirs = json.loads(text)
-        for key in sorted(first.keys() | theirs.keys()):
-            if first.get(key) != theirs.get(key):
-                a, b = first.get(key), theirs.get(key)
-                shown = f"{a!r} vs {b!r}" if len(repr(a)) + len(repr(b)) < 120 else "different values"
-                differences.append(f"{key}: {shown} (process 0 vs process {other})")
+        for where, a, b in record_differences(first, json.loads(text)):
+            differences.setdefault(where.split(".")[0].split("[")[0], []).append(
+                f"{where}: {a!r} in process 0, {b!r} in process {other}")
     if differences:
+        shown = [item for items in differences.values()
+                 for item in items[:2] + ([f"({len(items) - 2} more)"] if len(items) > 2 else [])]
         raise ValueError(
             "the processes of this run were given different runs, which cannot train as one: "
-            + "; ".join(differences)
+            + "; ".join(shown)
             + ". Give every process the same data, steps, batch_size, seed and model"
         )
 

@@ -27,7 +27,7 @@ from genlab.checkpoint import (
     snapshots,
     writer_lock,
 )
-from genlab.checks import check_flag, check_positive
+from genlab.checks import check_flag, check_positive, record_differences
 from genlab.models.base import Batch, Optimizers, Trainable, check_count, parameters_of
 
 History = dict[str, list[float]]
@@ -198,19 +198,6 @@ def set_lr_factor(optimizers: Optimizers, factor: float) -> None:
             group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
 
 
-def _differences(saved: Any, now: Any, where: str) -> list[str]:
-    """Each leaf of two nested records that differs, named by its path ("optimizers.generator.lr")."""
-    if isinstance(saved, dict) and isinstance(now, dict):
-        out = []
-        for key in [*saved, *(k for k in now if k not in saved)]:
-            out += _differences(saved.get(key), now.get(key), f"{where}.{key}" if where else str(key))
-        return out
-    if isinstance(saved, (list, tuple)) and isinstance(now, (list, tuple)) and len(saved) == len(now) \
-            and any(isinstance(v, (dict, list, tuple)) for v in (*saved, *now)):
-        return [d for i, (a, b) in enumerate(zip(saved, now)) for d in _differences(a, b, f"{where}[{i}]")]
-    return [] if saved == now else [f"{where}: {saved!r} in the checkpoint, {now!r} now"]
-
-
 def _readable(run: dict[str, Any]) -> dict[str, Any]:
     """A run record with each optimizer's single parameter group unnested, so that a difference
     reads "optimizers.generator.lr" rather than "optimizers.generator.groups[0].lr"."""
@@ -233,7 +220,8 @@ def _check_run(path: Path, saved: dict[str, Any] | None, run: dict[str, Any], ol
     growable = () if run.get("lr_decay") else ("steps",)
     # checkpoints of format 2 recorded no model settings: only what they recorded is compared
     keys = [key for key in run if key not in growable and (key in saved or not old_format)]
-    differences = _differences(_readable({k: saved.get(k) for k in keys}), _readable({k: run[k] for k in keys}), "")
+    differences = [f"{where}: {a!r} in the checkpoint, {b!r} now" for where, a, b in
+                   record_differences(_readable({k: saved.get(k) for k in keys}), _readable({k: run[k] for k in keys}))]
     if differences:
         raise CheckpointError(
             f"{path} was written by a different training run; resuming would mix the two. Differences: "
