@@ -338,12 +338,6 @@ def _verify(path: Path, ckpt: dict[str, Any]) -> None:
         raise CheckpointError(f"{path} has lost its digests (the 'digests' entry is missing or damaged): "
                               f"its contents cannot be verified")
     found = digests(ckpt)
-    if found["record"] != recorded.get("record"):
-        raise CheckpointError(
-            f"{path} is damaged or was edited: its record (step, history, run or model settings, optimizer "
-            f"settings) does not match the digest written with it; resume from an older copy (fit(keep=...) "
-            f"keeps several) or start afresh"
-        )
     expected = recorded["tensors"]
     missing = sorted(expected.keys() - found["tensors"].keys())
     extra = sorted(found["tensors"].keys() - expected.keys())
@@ -357,6 +351,12 @@ def _verify(path: Path, ckpt: dict[str, Any]) -> None:
         raise CheckpointError(
             f"{path} is damaged or was edited: {what} (the bytes do not match the digest written with them); "
             f"resume from an older copy (fit(keep=...) keeps several) or start afresh"
+        )
+    if found["record"] != recorded.get("record"):
+        raise CheckpointError(
+            f"{path} is damaged or was edited: its record (step, history, run or model settings, optimizer "
+            f"settings) does not match the digest written with it; resume from an older copy (fit(keep=...) "
+            f"keeps several) or start afresh"
         )
 
 
@@ -444,7 +444,8 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device | 
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
-            f"{path} holds more than tensors and plain data, and genlab never unpickles code: refused ({err})"
+            f"{path} is damaged, or holds more than tensors and plain data (genlab never unpickles code): "
+            f"refused ({err})"
         ) from err
     except Exception as err:  # truncated, overwritten, not a torch file at all
         raise CheckpointError(
@@ -499,6 +500,29 @@ def _check_compatible(path: Path, ckpt: Mapping[str, Any], model: nn.Module, opt
             saved_sizes = [len(g["params"]) for g in saved[name]["param_groups"]]
             if sizes != saved_sizes:
                 raise CheckpointError(f"{path}: optimizer {name!r} has parameter groups of sizes {saved_sizes} there, {sizes} here")
+            _check_optimizer_state(path, name, opt, saved[name])
+
+
+def _check_optimizer_state(path: Path, name: str, opt: torch.optim.Optimizer, saved: Mapping[str, Any]) -> None:
+    """An optimizer's saved state must have every setting of each group and, for each parameter,
+    moments of the parameter's shape: torch would accept others and fail (or worse) at the next step."""
+    for i, (group, saved_group) in enumerate(zip(opt.param_groups, saved["param_groups"])):
+        for key in group:
+            if key not in saved_group:
+                raise CheckpointError(f"{path}: optimizer {name!r} parameter group {i} has no {key!r}")
+    shapes = {}
+    for group, saved_group in zip(opt.param_groups, saved["param_groups"]):
+        for p, index in zip(group["params"], saved_group["params"]):
+            shapes[index] = tuple(p.shape)
+    for index, state in saved["state"].items():
+        if index not in shapes or not isinstance(state, dict):
+            raise CheckpointError(f"{path}: optimizer {name!r} holds a state for parameter {index!r}, which it does not have")
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor) and value.dim() > 0 and tuple(value.shape) != shapes[index]:
+                raise CheckpointError(
+                    f"{path}: optimizer {name!r} holds a state {key!r} of shape {tuple(value.shape)} for a parameter "
+                    f"of shape {shapes[index]}"
+                )
 
 
 def load_checkpoint(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -469,8 +470,9 @@ def _train(model: Trainable, tensors: tuple[Tensor, ...], *, steps: int, batch_s
             state = load_checkpoint(checkpoint, model, optimizers, map_location=dev)
             start, history = int(state["step"]), {k: list(v) for k, v in state["history"].items()}
             last_saved[0] = f"the checkpoint {checkpoint} of step {start} is left as it was"
-        elif checkpoint.exists() and main:
-            last_saved[0] = f"the checkpoint {checkpoint} of the run it replaces is left as it was"
+        elif main:  # overwrite=True (an existing file was refused above otherwise)
+            if checkpoint.exists():
+                last_saved[0] = f"the checkpoint {checkpoint} of the run it replaces is left as it was"
             stale = snapshots(checkpoint)  # the replaced run's kept copies: removed at the first save
     tensors = tuple(t.to(dev) for t in tensors)
 
@@ -567,7 +569,15 @@ def _model_settings(model: Trainable) -> dict[str, Any]:
     if encoded is None:
         return {"constructor": None, "settings": None}
     config = json.loads(encoded)
-    return {"constructor": f"{config['class']}.{config['constructor']}", "settings": config["arguments"]}
+    settings = config["arguments"]
+    # A constructor such as GAN.mlp passes its **kwargs on to __init__ and records only those given:
+    # the defaults of __init__ fill the rest, so that loss="wgan-gp" differs from a default loss.
+    for name, param in inspect.signature(type(model).__init__).parameters.items():
+        if name not in settings and param.default is not inspect.Parameter.empty:
+            default = encode_config({"value": param.default})
+            if default is not None:
+                settings[name] = json.loads(default)["value"]
+    return {"constructor": f"{config['class']}.{config['constructor']}", "settings": settings}
 
 
 def _as_json(value: Any) -> Any:
