@@ -593,6 +593,10 @@ def load(path: str | os.PathLike, device: str | torch.device | None = None) -> n
     shapes compared with the tensors the file holds; so an edited record (hidden=200000) is
     refused before any memory is taken.
     """
+    from genlab.checks import check_device
+
+    if device is not None:
+        check_device(device)
     path = Path(path)
     ckpt = read_checkpoint(path, map_location="cpu")
     config = ckpt["config"]

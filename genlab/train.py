@@ -28,7 +28,7 @@ from genlab.checkpoint import (
     snapshots,
     writer_lock,
 )
-from genlab.checks import check_flag, check_positive, record_differences
+from genlab.checks import check_device, check_flag, check_positive, record_differences
 from genlab.models.base import Batch, Optimizers, Trainable, check_count, parameters_of
 
 History = dict[str, list[float]]
@@ -397,30 +397,6 @@ def fit(
                       checkpoint_every=checkpoint_every, keep=keep, resume=resume, progress=progress,
                       lr_decay=lr_decay, log_every=log_every, overwrite=overwrite,
                       distributed_timeout=distributed_timeout)
-
-
-def check_device(device: object, name: str = "device") -> torch.device:
-    """`device` as a torch.device that exists on this machine, or a ValueError naming `name`."""
-    try:
-        dev = torch.device(device)  # type: ignore[arg-type]
-    except (RuntimeError, TypeError, ValueError) as err:
-        raise ValueError(
-            f"{name} must be a device such as 'cpu', 'cuda', 'cuda:1' or 'mps' (or None for the best available), "
-            f"got {device!r}"
-        ) from err
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"{name} {device!r}: CUDA is not available on this machine; pass 'cpu', or None for "
-                             f"the best available device")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(f"{name} {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-    elif dev.type == "mps":
-        if getattr(torch.backends, "mps", None) is None or not torch.backends.mps.is_available():
-            raise ValueError(f"{name} {device!r}: Apple's MPS is not available on this machine; pass 'cpu', or "
-                             f"None for the best available device")
-    elif dev.type != "cpu":
-        raise ValueError(f"{name} {device!r}: genlab trains on 'cpu', 'cuda' or 'mps', not on {dev.type!r}")
-    return dev
 
 
 def _train(model: Trainable, tensors: tuple[Tensor, ...], *, steps: int, batch_size: int, dev: torch.device,

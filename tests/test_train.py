@@ -41,10 +41,16 @@ def test_same_seed_same_result_on_cpu(ring_data):
 
 
 def test_fit_accepts_tuples_and_tensor_datasets(ring_data):
-    labels = torch.arange(len(ring_data))
+    labels = torch.arange(len(ring_data)) % 4
     for data in [(ring_data, labels), TensorDataset(ring_data, labels)]:
-        history = genlab.fit(tiny_vae(), data, steps=3, batch_size=16, device="cpu")
+        history = genlab.fit(genlab.VAE.mlp(hidden=16, depth=1, classes=4), data, steps=3, batch_size=16, device="cpu")
         assert len(history["loss"]) == 3
+
+
+def test_labels_given_to_an_unconditional_model_are_refused_not_ignored(ring_data):
+    labels = torch.arange(len(ring_data)) % 4
+    with pytest.raises(ValueError, match=r"VAE is unconditional and would ignore data\[1:\].*classes=K"):
+        genlab.fit(tiny_vae(), (ring_data, labels), steps=3, batch_size=16, device="cpu")
 
 
 def test_every_sample_is_seen_once_per_epoch(ring_data):
