@@ -139,21 +139,22 @@ def check_same_run(shard: Shard, record: dict) -> None:
         )
 
 
-def explain_failure(err: BaseException, shard: Shard | None, step: int, timeout: float) -> BaseException | None:
+def explain_failure(err: BaseException, shard: Shard | None, step: int | None, timeout: float) -> BaseException | None:
     """A clear error for a collective operation that failed because another process froze or died,
-    or None when `err` is something else."""
-    if shard is None or shard.world == 1:
+    or None when `err` is something else (or already explained). `step`: None outside the steps."""
+    if shard is None or shard.world == 1 or isinstance(err, ProcessTimeout):
         return None
+    when = f"at step {step}" if step is not None else "before or after the training steps"
     text = str(err).lower()
     if "timed out" in text or "timeout" in text:
         return ProcessTimeout(
-            f"at step {step}, a process of this {shard.world}-process run did not answer within {timeout:g} s "
+            f"{when}, a process of this {shard.world}-process run did not answer within {timeout:g} s "
             f"(it froze, was stopped, or died): the run is stopped. If a process may legitimately lag that "
             f"much, raise fit(distributed_timeout=...) ({err})"
         )
     if any(m in text for m in ("connection closed", "connection reset", "broken pipe", "peer")):
         return ProcessTimeout(
-            f"at step {step}, another process of this {shard.world}-process run ended (its connection closed): "
+            f"{when}, another process of this {shard.world}-process run ended (its connection closed): "
             f"the run is stopped; see that process's error ({err})"
         )
     return None

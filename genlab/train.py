@@ -392,11 +392,17 @@ def fit(
                     f"checkpoint {checkpoint} exists already: pass resume=True to continue its run, "
                     f"overwrite=True to replace it, or choose another path"
                 )
-        return _train(model, tensors, steps=steps, batch_size=batch_size, dev=dev, shard=shard, main=main,
-                      seed=seed, amp=amp, callback=callback, callback_every=callback_every, checkpoint=checkpoint,
-                      checkpoint_every=checkpoint_every, keep=keep, resume=resume, progress=progress,
-                      lr_decay=lr_decay, log_every=log_every, overwrite=overwrite,
-                      distributed_timeout=distributed_timeout)
+        try:
+            return _train(model, tensors, steps=steps, batch_size=batch_size, dev=dev, shard=shard, main=main,
+                          seed=seed, amp=amp, callback=callback, callback_every=callback_every, checkpoint=checkpoint,
+                          checkpoint_every=checkpoint_every, keep=keep, resume=resume, progress=progress,
+                          lr_decay=lr_decay, log_every=log_every, overwrite=overwrite,
+                          distributed_timeout=distributed_timeout)
+        except RuntimeError as err:  # a collective before or after the steps (the pre-flight check, the last barrier)
+            explained = distributed.explain_failure(err, shard, None, distributed_timeout)
+            if explained is None:
+                raise
+            raise explained from err
 
 
 def _train(model: Trainable, tensors: tuple[Tensor, ...], *, steps: int, batch_size: int, dev: torch.device,
