@@ -281,6 +281,9 @@ def fit(
         model: any genlab model (see `genlab.models.base`).
         data: samples (N, *model.data_shape), or a TensorDataset / tuple whose first
             tensor is the samples and whose others (labels, conditions) travel with them.
+            A conditional model (classes=K) reads data[1] as its labels; an unconditional one
+            reads the samples only and ignores the rest, so a labelled data set such as
+            `genlab.data.stacked_digits()` can be given to either as it is.
             float64 samples are converted to float32; other dtypes must match the model.
         steps: total number of updates, counted from step 0 even when resuming.
         batch_size: samples per update, 1 ≤ batch_size ≤ N (under torchrun: over all processes).

@@ -163,8 +163,6 @@ CATALOGUE = [
       if not torch.backends.mps.is_available() else []),
     ("data float16", lambda: fit(data=RING.half()), TypeError, r"trains on float32 data.*torch.float16.*x.float\(\)"),
     ("data bfloat16", lambda: fit(data=RING.bfloat16()), TypeError, "trains on float32 data.*torch.bfloat16"),
-    ("labels for an unconditional model", lambda: fit(gan(), data=(RING, torch.zeros(64, dtype=torch.long))), ValueError,
-     r"GAN is unconditional and would ignore data\[1:\]"),
     # --- checkpoints: replaced, unwritable, damaged
     ("checkpoint exists without resume or overwrite", lambda: fit(checkpoint=touch("x.pt")), FileExistsError,
      "checkpoint x.pt exists already: pass resume=True.*overwrite=True"),

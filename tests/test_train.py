@@ -41,16 +41,21 @@ def test_same_seed_same_result_on_cpu(ring_data):
 
 
 def test_fit_accepts_tuples_and_tensor_datasets(ring_data):
-    labels = torch.arange(len(ring_data)) % 4
+    labels = torch.arange(len(ring_data))
     for data in [(ring_data, labels), TensorDataset(ring_data, labels)]:
-        history = genlab.fit(genlab.VAE.mlp(hidden=16, depth=1, classes=4), data, steps=3, batch_size=16, device="cpu")
+        history = genlab.fit(tiny_vae(), data, steps=3, batch_size=16, device="cpu")
         assert len(history["loss"]) == 3
 
 
-def test_labels_given_to_an_unconditional_model_are_refused_not_ignored(ring_data):
+def test_labels_given_to_an_unconditional_model_are_ignored_as_documented(ring_data):
+    """Documented behaviour: an unconditional model reads the samples only, so a labelled data
+    set trains it exactly as the samples alone do (and a conditional one reads the labels)."""
     labels = torch.arange(len(ring_data)) % 4
-    with pytest.raises(ValueError, match=r"VAE is unconditional and would ignore data\[1:\].*classes=K"):
-        genlab.fit(tiny_vae(), (ring_data, labels), steps=3, batch_size=16, device="cpu")
+    alone, labelled = tiny_vae(), tiny_vae()
+    h1 = genlab.fit(alone, ring_data, steps=3, batch_size=16, device="cpu")
+    h2 = genlab.fit(labelled, (ring_data, labels), steps=3, batch_size=16, device="cpu")
+    assert h1 == h2 and all(torch.equal(a, b) for a, b in zip(alone.parameters(), labelled.parameters()))
+    assert "an unconditional one\n            reads the samples only and ignores the rest" in genlab.fit.__doc__
 
 
 def test_every_sample_is_seen_once_per_epoch(ring_data):

@@ -322,13 +322,6 @@ class GenerativeModel(Trainable):
             if not extras:
                 raise ValueError(f"{type(self).__name__} is conditional: pass fit the data as (samples, labels)")
             self.check_labels(extras[0], name="the labels (data[1])")
-        elif extras and type(self).train_step.__module__.startswith("genlab."):
-            # genlab's own steps of an unconditional model read the samples only: labels would be ignored
-            raise ValueError(
-                f"{type(self).__name__} is unconditional and would ignore data[1:] ({len(extras)} tensor(s) passed "
-                f"with the samples, such as labels): pass the samples alone, or build the model with classes=K "
-                f"to condition it on labels 0..K-1"
-            )
 
     def batch_labels(self, batch: Batch) -> Tensor | None:
         """The labels of a batch for a conditional model (element 1), None for an unconditional one."""
