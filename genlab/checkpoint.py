@@ -434,7 +434,11 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device | 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    if not zipfile.is_zipfile(path):  # torch.save writes zip archives; anything else is no checkpoint
+    try:
+        archive = zipfile.is_zipfile(path)
+    except (zipfile.BadZipFile, OSError, ValueError):  # an end record damaged past what is_zipfile expects
+        archive = False
+    if not archive:  # torch.save writes zip archives; anything else is no checkpoint
         raise CheckpointError(
             f"{path} is damaged or not a checkpoint: it is truncated or another kind of file ({path.stat().st_size} bytes, "
             f"not the archive torch.save writes); resume from an older copy (fit(keep=...) keeps several) or "

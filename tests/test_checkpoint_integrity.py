@@ -78,6 +78,18 @@ def test_every_bit_flip_is_detected_or_harmless(ring_data, tmp_path):
     assert refused > 60
 
 
+def test_a_damaged_end_of_archive_is_called_damaged(ring_data, tmp_path):
+    """A flip in the archive's end record that makes it claim several disks (zipfile raises
+    BadZipFile from its own check) is a CheckpointError too."""
+    path = tmp_path / "run.pt"
+    trained(path, ring_data)
+    raw = bytearray(path.read_bytes())
+    raw[raw.rindex(b"PK\x06\x07") + 6] ^= 1  # the zip64 locator's disk number
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match=rf"{path} is damaged or not a checkpoint"):
+        read_checkpoint(path)
+
+
 def test_a_changed_tensor_is_named(ring_data, tmp_path):
     path = tmp_path / "run.pt"
     trained(path, ring_data)
