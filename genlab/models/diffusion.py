@@ -169,7 +169,7 @@ class DDPM(GenerativeModel):
     @torch.no_grad()
     def sample(self, n: int, *, condition: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
         """n samples, shape (n, *data_shape), by the T steps of ancestral sampling (algorithm 2)."""
-        self._check_n(n, condition)
+        self._check_n(n, condition, generator)
         for _, x in self.reverse_process(n, generator):
             pass
         return x
