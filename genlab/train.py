@@ -74,6 +74,10 @@ def as_tensors(data: Tensor | TensorDataset | Sequence[Tensor]) -> tuple[Tensor,
     return tensors
 
 
+#: data beyond this magnitude are refused by `fit` with a request to standardise them
+MAX_DATA_SCALE = 1e6
+
+
 def check_data(model: Trainable, tensors: tuple[Tensor, ...], batch_size: int) -> tuple[Tensor, ...]:
     """The data as the model trains on it (float64 → float32), or a ValueError that names the problem."""
     check_count(batch_size, "batch_size", minimum=1)
@@ -85,6 +89,12 @@ def check_data(model: Trainable, tensors: tuple[Tensor, ...], batch_size: int) -
         bad = (~torch.isfinite(x)).reshape(len(x), -1).any(dim=1).nonzero().flatten()
         raise ValueError(
             f"the data contains NaN or infinite values in {len(bad)} sample(s), first at index {bad[0].item()}"
+        )
+    if x.is_floating_point() and x.numel() and (peak := x.abs().max().item()) > MAX_DATA_SCALE:
+        # such values train to finite but meaningless losses (a GAN on data scaled by 1e30 reports d_loss 6e28)
+        raise ValueError(
+            f"the data's values reach {peak:.3g}: networks train on values of order 1, so standardise the data "
+            "first (genlab.data.Scaler, or divide by its standard deviation) and scale the samples back"
         )
     model.check_data(x)
     model.check_extras(tensors[1:])

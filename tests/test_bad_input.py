@@ -54,6 +54,7 @@ CATALOGUE = [
     ("batch_size bool", lambda: fit(batch_size=True), ValueError, "batch_size must be a positive integer"),
     ("batch_size zero", lambda: fit(batch_size=0), ValueError, "batch_size must be a positive integer"),
     ("batch_size too large", lambda: fit(batch_size=65), ValueError, "batch_size 65 is larger than the dataset"),
+    ("data scaled by 1e30", lambda: fit(data=RING * 1e30), ValueError, "the data's values reach 1.*e\\+30: .*standardise"),
     ("checkpoint_every float", lambda: fit(checkpoint_every=1.5, checkpoint="x.pt"), ValueError, "checkpoint_every must be"),
     ("callback_every negative", lambda: fit(callback_every=-1), ValueError, "callback_every must be"),
     ("keep zero", lambda: fit(keep=0), ValueError, "keep must be a positive integer"),

@@ -337,3 +337,30 @@ def test_sines_likelihood_rows_report_a_held_out_nll(monkeypatch):
     assert math.isfinite(vrnn["nll"]) and math.isfinite(rnn["nll"]) and math.isnan(gan["nll"])
     assert vrnn["nll"] != rnn["nll"] and sines.held_out(0).shape == (32, sines.LENGTH, sines.FEATURES)
     assert not torch.equal(sines.held_out(0), sines.sines(32, sines.LENGTH, sines.FEATURES, seed=0))
+
+
+def test_digit_bigan_rows_score_their_encoders_against_the_pixel_floor(monkeypatch):
+    from genlab.bench import digits
+
+    monkeypatch.setattr(digits, "RECIPES", {k: dataclasses.replace(r, steps=10) for k, r in digits.RECIPES.items()})
+    floor = digits.BENCHMARK.references["real vs real"](0, torch.device("cpu"))
+    # 1-NN on raw pixels and the classifier on x itself: the ceilings an encoder is read against
+    assert 0.95 < floor["code_1nn"] <= 1 and 0.95 < floor["class_kept"] <= 1
+    for row in ("BiGAN", "ALI"):
+        values = digits._row(row)(0, torch.device("cpu"))
+        assert 0 <= values["code_1nn"] <= 1 and 0 <= values["class_kept"] <= 1 and values["updates"] == 10
+    vae = digits._row("VAE")(0, torch.device("cpu"))
+    assert math.isnan(vae["code_1nn"]) and math.isnan(vae["class_kept"])  # only models with an encoder of G
+
+
+def test_inversion_scores_of_a_perfect_inverse_are_at_the_floor():
+    from genlab.bench import digits
+
+    # E = the pixels flattened, G = the pixels reshaped: G(E(x)) = x and the codes are the pixels
+    x_train, y_train, x_held, y_held = digits._data()
+    model = genlab.BiGAN.conv((1, 8, 8), latent_dim=64, channels=(8, 8))
+    model.encoder = torch.nn.Flatten()
+    model.generator = torch.nn.Unflatten(1, (1, 8, 8))
+    scores = digits.inversion_scores(model, x_train, y_train, x_held, y_held)
+    floor = digits.BENCHMARK.references["real vs real"](0, torch.device("cpu"))
+    assert scores == pytest.approx({"code_1nn": floor["code_1nn"], "class_kept": floor["class_kept"]})

@@ -110,7 +110,7 @@ SPACES: dict[str, Space] = {
     "GAN, R1": {**_GAN_SPACE, "r1_weight": LogUniform(0.01, 30.0)},
     "VAE": {"lr": LogUniform(1e-4, 3e-3), **_WIDTH, **_CODE, "beta": Choice(0.5, 1.0),
             "kl_warmup": Choice(0, 2_000)},
-    "DDPM": {"lr": LogUniform(1e-4, 3e-3), **_WIDTH},
+    "DDPM": {"lr": LogUniform(1e-4, 3e-3), **_WIDTH, "ema": Choice(0.0, 0.999)},
     # VAE-GAN's γ weighs the feature-space reconstruction against the adversarial term
     "VAE-GAN": {**_ADAM, **_WIDTH, **_CODE, "gamma": LogUniform(0.01, 10.0), "beta": Choice(0.5, 1.0)},
     "AAE": {**_ADAM, **_WIDTH, **_CODE, "stochastic_encoder": Choice(False, True)},
