@@ -46,6 +46,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AAE",
+    "DDPM",
     "GAN",
     "VAE",
     "BiGAN",

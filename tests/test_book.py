@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import inspect
 import json
 import os
 import re
@@ -495,3 +496,26 @@ def test_every_figure_is_captioned():
             if draws and not (cells[i + 1]["cell_type"] == "markdown" and following.startswith("*Figure")):
                 missing.append(f"{path.relative_to(BOOK)} cell {cell.get('id')}")
     assert not missing, f"figures without a caption cell after them: {missing}"
+
+
+# --------------------------------------------------------------------------
+# the API reference
+
+
+def test_api_page_documents_every_public_name(html):
+    from test_api import public_names
+
+    page = (html / "book" / "appendix" / "api.html").read_text(encoding="utf-8")
+    ids = set(re.findall(r'id="([^"]+)"', page))
+    expected = {(f"module-{name}" if inspect.ismodule(obj) else name) for name, obj in public_names().items()}
+    missing = sorted(expected - ids)
+    assert not missing, f"public names missing from the API page: {missing}"
+
+
+def test_glossary_links_into_the_api_page(html):
+    page = html / "book" / "appendix" / "notation.html"
+    api = set(re.findall(r'id="([^"]+)"', (html / "book" / "appendix" / "api.html").read_text(encoding="utf-8")))
+    links = [attrs.get("href", "") for tag, attrs in _tags(page) if tag == "a" and "api.html#" in attrs.get("href", "")]
+    assert len(links) >= 20, f"only {len(links)} links from the glossary into the API page"
+    broken = [link for link in links if link.split("#", 1)[1] not in api]
+    assert not broken, f"glossary links to no entry of the API page: {broken}"

@@ -10,7 +10,7 @@ import importlib
 
 from genlab.bench.common import Benchmark, Column, Published, format_table, load, run, save
 
-# CLI name -> (module, attribute)
+#: The benchmarks by command-line name: name -> (module, attribute holding its `Benchmark`).
 REGISTRY = {
     "ring": ("genlab.bench.toy2d", "RING"),
     "grid": ("genlab.bench.toy2d", "GRID"),
