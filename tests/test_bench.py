@@ -411,6 +411,7 @@ def test_command_line_refuses_bad_result_files_naming_them(counting_cli, capsys)
     (["--threads", "0"], "argument --threads: must be at least 1, got 0"),
     (["--threads", "two"], "argument --threads: 'two' is not a whole number"),
     (["--device", "nosuch"], "argument --device: 'nosuch' is not a device torch knows"),
+    (["--first-seed", "-3"], "argument --first-seed: must be at least 0, got -3"),
     (["--models", "m1", "m1"], "--models names m1 more than once"),
     (["--models", "m1", "m2", "m1", "m2"], "--models names m1, m2 more than once"),
 ])

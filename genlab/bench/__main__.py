@@ -51,15 +51,20 @@ def fresh_run_folder(name: str, parent: Path = RUNS_FOLDER) -> Path:
     raise RuntimeError(f"could not create a new run folder {parent / stem}-k")
 
 
-def positive(text: str) -> int:
-    """argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def at_least(low: int):
+    """argparse type: a whole number of at least `low`."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return parse
+
+
+positive = at_least(1)
 
 
 def usable_device(text: str) -> str:
@@ -116,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("benchmark", choices=sorted(REGISTRY), help="the benchmark to run; NAME --help lists its rows")
     parser.add_argument("--seeds", type=int, default=10, metavar="N",
                         help="how many seeds: FIRST .. FIRST+N-1, FIRST being --first-seed (default 10)")
-    parser.add_argument("--first-seed", type=int, default=0, metavar="FIRST",
+    parser.add_argument("--first-seed", type=at_least(0), default=0, metavar="FIRST",
                         help="the first seed (default 0); jobs run side by side take different ranges")
     parser.add_argument("--models", nargs="+", help="models to run (default: the benchmark's default set)")
     parser.add_argument("--no-references", action="store_true", help="skip the reference rows (true data, floors)")
