@@ -26,14 +26,14 @@ $(VENV)/.installed: pyproject.toml $(LOCK) Makefile
 
 install: $(VENV)/.installed
 
-## lock: recompile requirements-lock.txt (newest versions pyproject.toml allows, with hashes) with uv,
+## lock: recompile requirements-lock.txt (newest versions pyproject.toml allows, every extra, with hashes) with uv,
 ## kept in its own environment .venv-lock. PyTorch's CPU build comes from the folders in
 ## PIP_FIND_LINKS where it is set, else from PyTorch's CPU index.
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 LOCK_SOURCES ?= $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS),--extra-index-url $(TORCH_CPU_INDEX) --index-strategy unsafe-best-match)
 lock:
 	@test -x .venv-lock/bin/uv || { $(PYTHON) -m venv .venv-lock && .venv-lock/bin/python -m pip install --quiet uv; }
-	.venv-lock/bin/uv pip compile pyproject.toml requirements-lock.in --extra book --extra test \
+	.venv-lock/bin/uv pip compile pyproject.toml requirements-lock.in --all-extras \
 	  --generate-hashes --python-version 3.11 --no-header $(LOCK_SOURCES) -o $(LOCK)
 
 ## book: build the HTML book into _build/html (notebooks are not re-executed)
