@@ -13,7 +13,7 @@ TORCH  ?=
 JB_FLAGS := -W -n --keep-going
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with book/sanitize.cfg
 
-.PHONY: install lock book test test-unit test-notebooks test-browser test-colab test-oldest test-latest test-pythons execute sweep bench tables clean
+.PHONY: tune install lock book test test-unit test-notebooks test-browser test-colab test-oldest test-latest test-pythons execute sweep bench tables clean
 
 $(VENV)/.installed: pyproject.toml $(LOCK) Makefile
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu install it with: apt-get install python3-venv" >&2; exit 1; }
@@ -157,6 +157,17 @@ tables: install
 	$(BIN)/python -m genlab.bench grid --seeds 10 --models "GAN, hinge" "GAN, spectral norm" "GAN, TTUR" "GAN, R1" DDPM --threads 1 --out book/06_future/results --overwrite
 	$(BIN)/python -m genlab.bench ring --seeds 10 --models DDPM --threads 1 --out book/06_future/results --overwrite
 	$(BIN)/python -m genlab.bench digits --seeds 10 --models "DCGAN, hinge" "DCGAN, spectral norm" "DCGAN, TTUR" "DCGAN, R1" "DCGAN, WGAN-GP" --threads 1 --out book/06_future/results --overwrite
+
+## tune: the hyper-parameter searches behind the tuned rows (book/appendix/tuning.md): the same
+## number of trials for every row, two single-thread workers per study; resumable (run it again)
+TUNING := book/05_analysis/results/tuning
+tune: install
+	$(BIN)/python -m genlab.bench tune ring --models VAE-GAN AAE BiGAN ALI GAN VAE --trials 12 --workers 2 --out $(TUNING)
+	$(BIN)/python -m genlab.bench tune grid --models VAE-GAN AAE BiGAN ALI GAN VAE --trials 12 --workers 2 --out $(TUNING)
+	$(BIN)/python -m genlab.bench tune digits --models VAE-GAN DCGAN VAE cGAN CVAE --trials 8 --workers 2 --out $(TUNING)
+	$(BIN)/python -m genlab.bench tune ring --models PacGAN2 PacGAN4 WGAN-GP "GAN, hinge" "GAN, spectral norm" "GAN, TTUR" "GAN, R1" DDPM --trials 12 --workers 2 --out $(TUNING)
+	$(BIN)/python -m genlab.bench tune grid --models PacGAN2 PacGAN4 WGAN-GP "GAN, hinge" "GAN, spectral norm" "GAN, TTUR" "GAN, R1" DDPM --trials 12 --workers 2 --out $(TUNING)
+	$(BIN)/python -m genlab.bench tune digits --models "DCGAN, hinge" "DCGAN, spectral norm" "DCGAN, TTUR" "DCGAN, R1" "DCGAN, WGAN-GP" --trials 8 --workers 2 --out $(TUNING)
 
 clean:
 	rm -rf _build .pytest_cache

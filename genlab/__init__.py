@@ -7,7 +7,7 @@
 import importlib
 
 from genlab import data, distributed, imputation, losses, metrics, models
-from genlab.checkpoint import CheckpointError, load, load_checkpoint, save_checkpoint
+from genlab.checkpoint import CheckpointError, CheckpointInUse, load, load_checkpoint, save_checkpoint
 from genlab.models import (
     AAE,
     DDPM,
@@ -52,6 +52,7 @@ __all__ = [
     "BiGAN",
     "CharRNN",
     "CheckpointError",
+    "CheckpointInUse",
     "GenerativeModel",
     "MaskedVAE",
     "RecurrentGAN",

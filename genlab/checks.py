@@ -135,3 +135,108 @@ def check_tensor(
     if finite and (value.is_floating_point() or value.is_complex()) and not torch.isfinite(value).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return value
+
+
+def record_differences(first: object, second: object, where: str = "") -> list[tuple[str, object, object]]:
+    """(path, first value, second value) for each leaf where two nested records differ, the path
+    naming it as "optimizers.generator.lr" or "settings.channels[1]"."""
+    if isinstance(first, dict) and isinstance(second, dict):
+        out = []
+        for key in [*first, *(k for k in second if k not in first)]:
+            out += record_differences(first.get(key), second.get(key), f"{where}.{key}" if where else str(key))
+        return out
+    if isinstance(first, (list, tuple)) and isinstance(second, (list, tuple)) and len(first) == len(second) \
+            and any(isinstance(v, (dict, list, tuple)) for v in (*first, *second)):
+        return [d for i, (a, b) in enumerate(zip(first, second)) for d in record_differences(a, b, f"{where}[{i}]")]
+    return [] if first == second else [(where, first, second)]
+
+
+def check_betas(value: object, name: str = "betas") -> tuple[float, float]:
+    """Adam's (β1, β2): two numbers in [0, 1), or a ValueError naming `name`."""
+    try:
+        pair = tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        pair = ()
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= v < 1 for v in pair):
+        raise ValueError(f"{name} must be Adam's (beta1, beta2), two numbers in [0, 1) such as (0.5, 0.999), "
+                         f"got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def check_interval(value: object, name: str) -> tuple[float, float]:
+    """(low, high) with low < high, neither NaN (±inf allowed: an unbounded side), or a ValueError naming `name`."""
+    try:
+        pair = tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        pair = ()
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, numbers.Real) or math.isnan(v) for v in pair) \
+            or not pair[0] < pair[1]:
+        raise ValueError(f"{name} must be a pair (low, high) of numbers with low < high (±inf for an unbounded "
+                         f"side), got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def check_widths(value: object, name: str) -> tuple[int, ...]:
+    """A non-empty sequence of positive integers (layer widths, channel counts), or a ValueError naming `name`."""
+    try:
+        widths = tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        widths = ()
+    if isinstance(value, str) or not widths or any(
+            isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in widths):
+        raise ValueError(f"{name} must be a non-empty sequence of positive integers such as (64, 32), got {value!r}")
+    return tuple(int(v) for v in widths)
+
+
+def check_generator(value: object, name: str = "generator") -> None:
+    """None or a torch.Generator, or a TypeError naming `name`."""
+    import torch
+
+    if value is not None and not isinstance(value, torch.Generator):
+        raise TypeError(f"{name} must be a torch.Generator (or None for the global random state), "
+                        f"got {type(value).__name__}")
+
+
+def memory_bytes() -> int:
+    """This machine's total memory in bytes (0 when unknown)."""
+    import os
+
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+def check_memory(n_bytes: int, name: str) -> None:
+    """A ValueError naming `name` when an allocation of n_bytes could not fit in this machine's memory,
+    raised before the allocator is asked (whose error names neither the argument nor the fix)."""
+    available = memory_bytes()
+    if available and n_bytes > available:
+        raise ValueError(f"{name} asks for {n_bytes / 2**30:.0f} GiB, more than the {available / 2**30:.0f} GiB of "
+                         f"memory here: ask for less (in chunks, if need be)")
+
+
+def check_device(device: object, name: str = "device") -> "torch.device":
+    """`device` as a torch.device that exists on this machine, or a ValueError naming `name`."""
+    import torch
+
+    try:
+        dev = torch.device(device)  # type: ignore[arg-type]
+    except (RuntimeError, TypeError, ValueError) as err:
+        raise ValueError(
+            f"{name} must be a device such as 'cpu', 'cuda', 'cuda:1' or 'mps' (or None for the best available), "
+            f"got {device!r}"
+        ) from err
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{name} {device!r}: CUDA is not available on this machine; pass 'cpu', or None for "
+                             f"the best available device")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"{name} {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type == "mps":
+        if getattr(torch.backends, "mps", None) is None or not torch.backends.mps.is_available():
+            raise ValueError(f"{name} {device!r}: Apple's MPS is not available on this machine; pass 'cpu', or "
+                             f"None for the best available device")
+    elif dev.type != "cpu":
+        raise ValueError(f"{name} {device!r}: genlab trains on 'cpu', 'cuda' or 'mps', not on {dev.type!r}")
+    return dev

@@ -35,6 +35,7 @@ where `rank() == 0`.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -42,6 +43,8 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
+
+from genlab.checks import record_differences
 
 
 @dataclass
@@ -87,8 +90,16 @@ def local_device(device: torch.device) -> torch.device:
     return device
 
 
-def start(device: torch.device) -> Shard:
-    """Join (or create) the process group that `torchrun` describes; return this process's shard."""
+class ProcessTimeout(RuntimeError):
+    """A process of a data-parallel run did not answer in time (it froze, was stopped or died)."""
+
+
+def start(device: torch.device, timeout: float = 300.0) -> Shard:
+    """Join (or create) the process group that `torchrun` describes; return this process's shard.
+
+    Every collective operation of a group created here waits at most `timeout` seconds for the
+    other processes (a group the caller created keeps its own timeout).
+    """
     dist = torch.distributed
     if not dist.is_available():
         raise RuntimeError("started by torchrun, but this PyTorch build has no torch.distributed; run without torchrun")
@@ -96,8 +107,57 @@ def start(device: torch.device) -> Shard:
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend, device_id=device if device.type == "cuda" else None)
+        dist.init_process_group(backend, device_id=device if device.type == "cuda" else None,
+                                timeout=datetime.timedelta(seconds=timeout))
     return Shard(dist.get_rank(), dist.get_world_size())
+
+
+def check_same_run(shard: Shard, record: dict) -> None:
+    """Raise ValueError in every process unless all processes were given the same run: the same
+    data (by fingerprint), steps, batch size, seed and model. The message names each field that
+    differs and the processes it differs in."""
+    if shard.world == 1:
+        return
+    import json
+
+    mine = json.dumps(record, default=str)
+    records: list[str | None] = [None] * shard.world
+    torch.distributed.all_gather_object(records, mine)
+    first = json.loads(records[0])
+    differences: dict[str, list[str]] = {}  # by field: at most two shown for each
+    for other, text in enumerate(records[1:], start=1):
+        for where, a, b in record_differences(first, json.loads(text)):
+            differences.setdefault(where.split(".")[0].split("[")[0], []).append(
+                f"{where}: {a!r} in process 0, {b!r} in process {other}")
+    if differences:
+        shown = [item for items in differences.values()
+                 for item in items[:2] + ([f"({len(items) - 2} more)"] if len(items) > 2 else [])]
+        raise ValueError(
+            "the processes of this run were given different runs, which cannot train as one: "
+            + "; ".join(shown)
+            + ". Give every process the same data, steps, batch_size, seed and model"
+        )
+
+
+def explain_failure(err: BaseException, shard: Shard | None, step: int | None, timeout: float) -> BaseException | None:
+    """A clear error for a collective operation that failed because another process froze or died,
+    or None when `err` is something else (or already explained). `step`: None outside the steps."""
+    if shard is None or shard.world == 1 or isinstance(err, ProcessTimeout):
+        return None
+    when = f"at step {step}" if step is not None else "before or after the training steps"
+    text = str(err).lower()
+    if "timed out" in text or "timeout" in text:
+        return ProcessTimeout(
+            f"{when}, a process of this {shard.world}-process run did not answer within {timeout:g} s "
+            f"(it froze, was stopped, or died): the run is stopped. If a process may legitimately lag that "
+            f"much, raise fit(distributed_timeout=...) ({err})"
+        )
+    if any(m in text for m in ("connection closed", "connection reset", "broken pipe", "peer")):
+        return ProcessTimeout(
+            f"{when}, another process of this {shard.world}-process run ended (its connection closed): "
+            f"the run is stopped; see that process's error ({err})"
+        )
+    return None
 
 
 def batch_random(draw: Callable[..., Tensor], size: tuple[int, ...], *, batch_dim: int = 0, **kwargs) -> Tensor:

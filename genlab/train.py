@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
+import json
 import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,17 @@ from torch import Tensor
 from torch.utils.data import TensorDataset
 
 from genlab import distributed
-from genlab.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, remove_orphans, save_checkpoint
+from genlab.checkpoint import (
+    CheckpointError,
+    encode_config,
+    load_checkpoint,
+    read_checkpoint,
+    remove_orphans,
+    save_checkpoint,
+    snapshots,
+    writer_lock,
+)
+from genlab.checks import check_device, check_flag, check_positive, record_differences
 from genlab.models.base import Batch, Optimizers, Trainable, check_count, parameters_of
 
 History = dict[str, list[float]]
@@ -24,7 +36,12 @@ Callback = Callable[[int, Trainable, History], None]
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss or a parameter became NaN or infinite; the message names the step and the loss."""
+    """A loss or a parameter became NaN or infinite; the message names the step and the loss.
+
+    `history` holds the losses of the steps trained before it (up to the last read).
+    """
+
+    history: History | None = None
 
 
 def device() -> torch.device:
@@ -57,6 +74,10 @@ def as_tensors(data: Tensor | TensorDataset | Sequence[Tensor]) -> tuple[Tensor,
     return tensors
 
 
+#: data beyond this magnitude are refused by `fit` with a request to standardise them
+MAX_DATA_SCALE = 1e6
+
+
 def check_data(model: Trainable, tensors: tuple[Tensor, ...], batch_size: int) -> tuple[Tensor, ...]:
     """The data as the model trains on it (float64 → float32), or a ValueError that names the problem."""
     check_count(batch_size, "batch_size", minimum=1)
@@ -68,6 +89,12 @@ def check_data(model: Trainable, tensors: tuple[Tensor, ...], batch_size: int) -
         bad = (~torch.isfinite(x)).reshape(len(x), -1).any(dim=1).nonzero().flatten()
         raise ValueError(
             f"the data contains NaN or infinite values in {len(bad)} sample(s), first at index {bad[0].item()}"
+        )
+    if x.is_floating_point() and x.numel() and (peak := x.abs().max().item()) > MAX_DATA_SCALE:
+        # such values train to finite but meaningless losses (a GAN on data scaled by 1e30 reports d_loss 6e28)
+        raise ValueError(
+            f"the data's values reach {peak:.3g}: networks train on values of order 1, so standardise the data "
+            "first (genlab.data.Scaler, or divide by its standard deviation) and scale the samples back"
         )
     model.check_data(x)
     model.check_extras(tensors[1:])
@@ -141,7 +168,9 @@ class LossLog:
         else:  # on the CPU reading a number costs nothing
             self.pending.append([float(v) for v in values])
 
-    def flush(self, checkpoint: str | os.PathLike | None = None) -> None:
+    def flush(self, checkpoint: str | None = None) -> None:
+        """`checkpoint`: what to say of the last checkpoint when a loss is not finite, e.g.
+        "the checkpoint run.pt of step 40 is left as it was" (None when there is none)."""
         if not self.pending:
             return
         pending, self.pending = self.pending, []
@@ -154,7 +183,7 @@ class LossLog:
         for i, row in enumerate(rows):
             for name, value in zip(self.names, row):
                 if not math.isfinite(value):
-                    where = f"; the last checkpoint {checkpoint} is left as it was" if checkpoint else ""
+                    where = f"; {checkpoint}" if checkpoint else ""
                     raise TrainingDiverged(
                         f"training diverged at step {self.first_pending + i}: loss {name!r} = {value}{where}"
                     )
@@ -180,14 +209,30 @@ def set_lr_factor(optimizers: Optimizers, factor: float) -> None:
             group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
 
 
-def _check_run(path: Path, saved: dict[str, Any] | None, run: dict[str, Any]) -> None:
-    """Refuse to continue a checkpoint written by a different run; name every difference."""
+def _readable(run: dict[str, Any]) -> dict[str, Any]:
+    """A run record with each optimizer's single parameter group unnested, so that a difference
+    reads "optimizers.generator.lr" rather than "optimizers.generator.groups[0].lr"."""
+    out = dict(run)
+    if isinstance(run.get("optimizers"), dict):
+        out["optimizers"] = {}
+        for name, settings in run["optimizers"].items():
+            groups = settings.get("groups") if isinstance(settings, dict) else None
+            if isinstance(groups, (list, tuple)) and len(groups) == 1 and isinstance(groups[0], dict):
+                settings = {"type": settings.get("type"), **groups[0]}
+            out["optimizers"][name] = settings
+    return out
+
+
+def _check_run(path: Path, saved: dict[str, Any] | None, run: dict[str, Any], old_format: bool = False) -> None:
+    """Refuse to continue a checkpoint written by a different run; name every field that differs."""
     if saved is None:
         raise CheckpointError(f"{path} records no run settings, so resuming it cannot be checked; start afresh")
     # More steps may follow a checkpoint, unless the learning rate decays over the total number.
     growable = () if run.get("lr_decay") else ("steps",)
-    differences = [f"{key}: {saved.get(key)!r} in the checkpoint, {value!r} now"
-                   for key, value in run.items() if key not in growable and saved.get(key) != value]
+    # checkpoints of format 2 recorded no model settings: only what they recorded is compared
+    keys = [key for key in run if key not in growable and (key in saved or not old_format)]
+    differences = [f"{where}: {a!r} in the checkpoint, {b!r} now" for where, a, b in
+                   record_differences(_readable({k: saved.get(k) for k in keys}), _readable({k: run[k] for k in keys}))]
     if differences:
         raise CheckpointError(
             f"{path} was written by a different training run; resuming would mix the two. Differences: "
@@ -196,14 +241,21 @@ def _check_run(path: Path, saved: dict[str, Any] | None, run: dict[str, Any]) ->
         )
 
 
-def _check_finite_parameters(model: Trainable, step: int) -> None:
-    """Before a checkpoint: a non-finite update must never be saved as the last good state."""
+def _check_finite_parameters(model: Trainable, step: int, checkpoint: str | None = None) -> None:
+    """A non-finite update must never be saved as the last good state, nor returned as a trained model.
+    `checkpoint` says what became of the last checkpoint (None when there is none)."""
+    params = [p for p in model.parameters()]
+    if not params or torch.stack([torch.isfinite(p).all() for p in params]).all():
+        return
     bad = [name for name, p in model.named_parameters() if not torch.isfinite(p).all()]
-    if bad:
-        raise TrainingDiverged(
-            f"training diverged by step {step}: parameters {', '.join(bad[:3])} became NaN or infinite "
-            f"(the losses were still finite: an update exploded); the last checkpoint is left as it was"
-        )
+    raise TrainingDiverged(
+        f"training diverged by step {step}: parameters {', '.join(bad[:3])} became NaN or infinite "
+        f"(the losses were still finite: an update exploded)" + (f"; {checkpoint}" if checkpoint else "")
+    )
+
+
+DISTRIBUTED_TIMEOUT = 300.0  # seconds
+SEED_LIMIT = 2**44  # EpochSampler seeds epoch e with seed * 1_000_003 + e, which must stay below 2**64
 
 
 def fit(
@@ -224,6 +276,8 @@ def fit(
     progress: bool | None = None,
     lr_decay: str | None = None,
     log_every: int = 100,
+    overwrite: bool = False,
+    distributed_timeout: float = DISTRIBUTED_TIMEOUT,
 ) -> History:
     """Train `model` for `steps` updates on minibatches of `data`; return the loss history.
 
@@ -237,6 +291,9 @@ def fit(
         model: any genlab model (see `genlab.models.base`).
         data: samples (N, *model.data_shape), or a TensorDataset / tuple whose first
             tensor is the samples and whose others (labels, conditions) travel with them.
+            A conditional model (classes=K) reads data[1] as its labels; an unconditional one
+            reads the samples only and ignores the rest, so a labelled data set such as
+            `genlab.data.stacked_digits()` can be given to either as it is.
             float64 samples are converted to float32; other dtypes must match the model.
         steps: total number of updates, counted from step 0 even when resuming.
         batch_size: samples per update, 1 ≤ batch_size ≤ N (under torchrun: over all processes).
@@ -246,7 +303,10 @@ def fit(
         callback: called as callback(step, model, history) after every `callback_every` steps
             (under torchrun in every process: act only where genlab.distributed.rank() == 0).
         checkpoint: file for the training state, written atomically every `checkpoint_every`
-            steps and at the end, and never with a non-finite loss or parameter in it.
+            steps and at the end, and never with a non-finite loss or parameter in it. A run
+            holds the path for its whole length (a lock file `.NAME.lock` beside it): a second
+            run on the same path is refused at once, naming the process that holds it. The
+            directory must be writable; that is checked before the first step.
         keep: how many checkpoints to keep: the newest is always at `checkpoint`; with
             keep > 1 the last `keep` are also kept as `<stem>.step<N><suffix>`.
         resume: True continues from `checkpoint`, which must exist and must come from the
@@ -254,13 +314,21 @@ def fit(
             anything else is refused with the differences named. "if-exists" continues when
             the file exists and starts afresh when it does not. On CPU the result is
             bit-identical to an uninterrupted run.
-        progress: show a tqdm bar; by default only on a terminal and never under CI.
+        progress: True or False: show a tqdm bar; None (default): only on a terminal and never under CI.
         lr_decay: "linear" scales every optimizer's learning rate by 1 - step/steps, so the
             last updates are small and the iterates settle instead of circling the solution;
             None (default) keeps it constant. The rate is a function of the step alone, so
             resuming reproduces it.
-        log_every: the losses stay on the device and are read (and checked for NaN) once
-            every `log_every` steps, and before every checkpoint and callback.
+        log_every: the losses stay on the device and are read (and checked for NaN, with the
+            parameters) once every `log_every` steps, before every checkpoint and callback, and
+            at the end.
+        overwrite: an existing `checkpoint` (or its kept copies) is replaced only when this is
+            True; without it, and without `resume`, a run refuses to start on an existing file.
+        distributed_timeout: under torchrun, the seconds any collective operation may wait for
+            the other processes (default 300) before the run is stopped with an error that
+            says a process did not answer (one that froze or died). Applies when `fit` creates
+            the process group (with gloo on the CPU, NCCL on CUDA); a group you initialise
+            yourself keeps its own timeout.
 
     Returns:
         {loss name: [value at step 0, 1, …]} for all steps, including those before a resume.
@@ -271,7 +339,17 @@ def fit(
         FileNotFoundError: resume=True and there is no checkpoint.
         CheckpointError: the checkpoint is damaged or comes from a different run or model.
         TrainingDiverged: a loss or parameter became NaN or infinite; the message names the
-            step and the loss, and the last checkpoint is left intact.
+            step and the loss, and the last checkpoint is left intact. Its `history` holds the
+            losses of the steps before.
+        FileExistsError: `checkpoint` exists and neither `resume` nor `overwrite` was given.
+        CheckpointInUse: another run holds `checkpoint`.
+        OSError: the checkpoint cannot be written: an unwritable directory (before the first
+            step), or a full disk (errno ENOSPC, naming the path; the error's `history` holds
+            the losses so far).
+        distributed.ProcessTimeout: under torchrun, a process did not answer within
+            `distributed_timeout` seconds.
+        ValueError: under torchrun, the processes were given different runs (data, steps,
+            batch size, seed or model); the message names what differs.
     """
     check_count(steps, "steps")
     check_count(checkpoint_every, "checkpoint_every")
@@ -286,6 +364,13 @@ def fit(
         raise ValueError(f"unknown lr_decay {lr_decay!r}; choose one of {LR_DECAYS}")
     if seed is not None:
         check_count(seed, "seed")
+        if seed >= SEED_LIMIT:
+            raise ValueError(f"seed must be a non-negative integer below 2**44 (each epoch's batch order is seeded "
+                             f"from it in 64 bits), got {seed!r}")
+    if progress is not None:
+        check_flag(progress, "progress (True, False or None for automatic)")
+    check_flag(overwrite, "overwrite")
+    check_positive(distributed_timeout, "distributed_timeout (seconds)")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable as callback(step, model, history), got {type(callback).__name__}")
     if not isinstance(model, Trainable):
@@ -298,19 +383,47 @@ def fit(
             )
     tensors = check_data(model, as_tensors(data), batch_size)
 
-    dev = torch.device(device) if device is not None else _default_device()
+    dev = check_device(device) if device is not None else _default_device()
     if amp and dev.type != "cuda":
         raise ValueError(f"amp (bfloat16 autocast) is only supported on CUDA, not on {dev}")
     shard = None
     if distributed.launched():  # started by torchrun
         dev = distributed.local_device(dev)
-        shard = distributed.start(dev)
+        shard = distributed.start(dev, timeout=distributed_timeout)
         if batch_size % shard.world:
             raise ValueError(
                 f"batch_size {batch_size} is the global batch, split evenly over the {shard.world} processes: "
                 f"make it a multiple of {shard.world}"
             )
     main = shard is None or shard.is_main
+    with ExitStack() as held:
+        if checkpoint is not None and main:
+            # one writer per path, for the whole run; also finds an unwritable directory before any step
+            held.enter_context(writer_lock(checkpoint))
+            if not resume and not overwrite and (checkpoint.exists() or snapshots(checkpoint)):
+                raise FileExistsError(
+                    f"checkpoint {checkpoint} exists already: pass resume=True to continue its run, "
+                    f"overwrite=True to replace it, or choose another path"
+                )
+        try:
+            return _train(model, tensors, steps=steps, batch_size=batch_size, dev=dev, shard=shard, main=main,
+                          seed=seed, amp=amp, callback=callback, callback_every=callback_every, checkpoint=checkpoint,
+                          checkpoint_every=checkpoint_every, keep=keep, resume=resume, progress=progress,
+                          lr_decay=lr_decay, log_every=log_every, overwrite=overwrite,
+                          distributed_timeout=distributed_timeout)
+        except RuntimeError as err:  # a collective before or after the steps (the pre-flight check, the last barrier)
+            explained = distributed.explain_failure(err, shard, None, distributed_timeout)
+            if explained is None:
+                raise
+            raise explained from err
+
+
+def _train(model: Trainable, tensors: tuple[Tensor, ...], *, steps: int, batch_size: int, dev: torch.device,
+           shard: distributed.Shard | None, main: bool, seed: int | None, amp: bool, callback: Callback | None,
+           callback_every: int, checkpoint: Path | None, checkpoint_every: int, keep: int, resume: bool | str,
+           progress: bool | None, lr_decay: str | None, log_every: int, overwrite: bool,
+           distributed_timeout: float) -> History:
+    """`fit` after its checks, with the checkpoint held."""
     if seed is not None:
         torch.manual_seed(seed)
     model.to(dev).train()
@@ -320,11 +433,18 @@ def fit(
     history: History = {}
     start = 0
     run = None
+    if checkpoint is not None or shard is not None:
+        run = {"steps": steps, "batch_size": batch_size, "seed": seed, "data": fingerprint(tensors),
+               "optimizers": optimizer_settings(optimizers), "lr_decay": lr_decay, "model": type(model).__name__,
+               **_model_settings(model)}
+    if shard is not None:  # before any collective that assumes it: every process trains the same run
+        distributed.check_same_run(shard, {**run, "parameters": {k: list(v.shape) for k, v in model.state_dict().items()}})
+    # what a divergence message says of the checkpoint: None until one exists
+    last_saved: list[str | None] = [None]
+    stale: list[Path] = []
     if checkpoint is not None:
         if main:
             remove_orphans(checkpoint)
-        run = {"steps": steps, "batch_size": batch_size, "seed": seed, "data": fingerprint(tensors),
-               "optimizers": optimizer_settings(optimizers), "lr_decay": lr_decay, "model": type(model).__name__}
         if resume is True and not checkpoint.exists():
             raise FileNotFoundError(
                 f"no checkpoint at {checkpoint} to resume from; pass resume='if-exists' to start afresh when there is none"
@@ -332,11 +452,23 @@ def fit(
         if resume and checkpoint.exists():
             saved = read_checkpoint(checkpoint, map_location="cpu")
             # checked before anything is loaded: a refused checkpoint leaves the model as it was
-            _check_run(checkpoint, _json_round_trip(saved["run"]), _json_round_trip(run))
+            _check_run(checkpoint, _as_json(saved["run"]), _as_json(run),
+                       old_format=saved["format"] < 3)
+            lengths = {name: len(values) for name, values in saved["history"].items()}
+            if any(n != saved["step"] for n in lengths.values()):
+                raise CheckpointError(
+                    f"{checkpoint} is damaged or was edited: it is at step {saved['step']} but its history holds "
+                    f"{lengths} values; resume from an older copy or start afresh"
+                )
+            if saved["step"] > steps:
+                raise ValueError(f"checkpoint {checkpoint} is at step {saved['step']}, beyond the requested {steps} steps")
             state = load_checkpoint(checkpoint, model, optimizers, map_location=dev)
             start, history = int(state["step"]), {k: list(v) for k, v in state["history"].items()}
-            if start > steps:
-                raise ValueError(f"checkpoint {checkpoint} is at step {start}, beyond the requested {steps} steps")
+            last_saved[0] = f"the checkpoint {checkpoint} of step {start} is left as it was"
+        elif main:  # overwrite=True (an existing file was refused above otherwise)
+            if checkpoint.exists():
+                last_saved[0] = f"the checkpoint {checkpoint} of the run it replaces is left as it was"
+            stale = snapshots(checkpoint)  # the replaced run's kept copies: removed at the first save
     tensors = tuple(t.to(dev) for t in tensors)
 
     sampler = EpochSampler(len(tensors[0]), batch_size, seed if seed is not None else 0, dev)
@@ -351,16 +483,25 @@ def fit(
 
         bar = tqdm(total=steps, initial=start, desc=type(model).__name__, dynamic_ncols=True)
 
+    def read_losses(step: int) -> None:
+        """Read the pending losses, and check the parameters too: both must be finite."""
+        log.flush(last_saved[0])
+        _check_finite_parameters(model, step, last_saved[0])
+
     def save(step: int) -> None:
-        log.flush(checkpoint)
-        _check_finite_parameters(model, step)
+        read_losses(step)
         distributed.check_in_sync(model, shard, step)
         if main:  # the processes hold the same state: one writes it
+            for old in stale:
+                old.unlink(missing_ok=True)
+            stale.clear()
             with distributed.unwrapped(model, shard):
                 save_checkpoint(checkpoint, model, optimizers, step=step, history=history, run=run, keep=keep)
+            last_saved[0] = f"the checkpoint {checkpoint} of step {step} is left as it was"
 
     if shard is not None:
         distributed.wrap(model, shard, dev)
+    step = start
     try:
         for step in range(start, steps):
             idx = sampler.indices(step)[local]
@@ -372,11 +513,11 @@ def fit(
             log.append(losses)
             done = step + 1
             if done % log_every == 0:
-                log.flush(checkpoint)
+                read_losses(done)
             if checkpoint_every and done % checkpoint_every == 0:
                 save(done)
             if callback is not None and callback_every and done % callback_every == 0:
-                log.flush(checkpoint)
+                log.flush(last_saved[0])
                 with distributed.unwrapped(model, shard):
                     callback(done, model, history)
             if bar is not None:
@@ -385,27 +526,60 @@ def fit(
                     bar.set_postfix({k: f"{v[-1]:.3g}" for k, v in history.items()}, refresh=False)
         if bar is not None:
             bar.close()
-        log.flush(checkpoint)
+        read_losses(steps)
         if checkpoint is not None:
             save(steps)
         else:
             distributed.check_in_sync(model, shard, steps)
         if shard is not None:  # every process returns rank 0's model, batch-norm statistics included
             distributed.broadcast_state(model, buffers_only=True)
+    except TrainingDiverged as err:
+        err.history = history
+        raise
+    except OSError as err:  # a checkpoint that could not be written: keep the losses trained so far
+        done = len(next(iter(history.values()), []))
+        note = f"the losses of the {done} steps trained so far are in this error's .history"
+        kept = OSError(err.errno, f"{err.strerror}; {note}") if err.errno is not None else OSError(f"{err}; {note}")
+        kept.history = history
+        raise kept from err
+    except RuntimeError as err:
+        explained = distributed.explain_failure(err, shard, step, distributed_timeout)
+        if explained is None:
+            raise
+        raise explained from err
     finally:
+        if bar is not None:
+            bar.close()
         if shard is not None:
             distributed.unwrap(model, shard)
     distributed.barrier(shard)  # the last checkpoint is written before any process returns
     return history
 
 
-def _json_round_trip(value: Any) -> Any:
-    """Tuples and lists compare alike after a trip through JSON."""
-    import json
+def _model_settings(model: Trainable) -> dict[str, Any]:
+    """The constructor and its arguments that built `model`, as part of the run record (none for a
+    model built around networks of one's own)."""
+    config = getattr(model, "config", None)
+    encoded = encode_config(config) if config is not None else None
+    if encoded is None:
+        return {"constructor": None, "settings": None}
+    config = json.loads(encoded)
+    settings = config["arguments"]
+    # A constructor such as GAN.mlp passes its **kwargs on to __init__ and records only those given:
+    # the defaults of __init__ fill the rest, so that loss="wgan-gp" differs from a default loss.
+    for name, param in inspect.signature(type(model).__init__).parameters.items():
+        if name not in settings and param.default is not inspect.Parameter.empty:
+            default = encode_config({"value": param.default})
+            if default is not None:
+                settings[name] = json.loads(default)["value"]
+    return {"constructor": f"{config['class']}.{config['constructor']}", "settings": settings}
 
-    from genlab.checkpoint import _from_json, _to_json
 
-    return _from_json(json.loads(json.dumps(_to_json(value)))) if value is not None else None
+def _as_json(value: Any) -> Any:
+    """A record as plain JSON data, so that tuples and lists (and vocabularies) compare alike."""
+    from genlab.checkpoint import _to_json
+
+    return json.loads(json.dumps(_to_json(value))) if value is not None else None
 
 
 def _check_disjoint(optimizers: Optimizers) -> None:

@@ -4,6 +4,9 @@ test_bad_input_data.py."""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -28,6 +31,14 @@ def fit(model=None, data=RING, **kwargs):
     return genlab.fit(model or vae(), data, **({"steps": 2, "batch_size": 16, "device": "cpu"} | kwargs))
 
 
+NAN = math.nan
+
+
+def touch(name: str, content: bytes = b"") -> str:
+    Path(name).write_bytes(content)
+    return name
+
+
 def nan_gan():
     model = gan()
     with torch.no_grad():
@@ -43,6 +54,7 @@ CATALOGUE = [
     ("batch_size bool", lambda: fit(batch_size=True), ValueError, "batch_size must be a positive integer"),
     ("batch_size zero", lambda: fit(batch_size=0), ValueError, "batch_size must be a positive integer"),
     ("batch_size too large", lambda: fit(batch_size=65), ValueError, "batch_size 65 is larger than the dataset"),
+    ("data scaled by 1e30", lambda: fit(data=RING * 1e30), ValueError, "the data's values reach 1.*e\\+30: .*standardise"),
     ("checkpoint_every float", lambda: fit(checkpoint_every=1.5, checkpoint="x.pt"), ValueError, "checkpoint_every must be"),
     ("callback_every negative", lambda: fit(callback_every=-1), ValueError, "callback_every must be"),
     ("keep zero", lambda: fit(keep=0), ValueError, "keep must be a positive integer"),
@@ -139,6 +151,64 @@ CATALOGUE = [
     ("SequenceVAE interpolation of one step", lambda: genlab.SequenceVAE(VOCAB).interpolate("ab", "ba", steps=1),
      ValueError, "steps must be an integer ≥ 2"),
     ("regressor optimizer unknown", lambda: RecurrentRegressor(2, 5, optimizer="rmsprop"), ValueError, "unknown optimizer"),
+    # --- fit: the settings and data that went through unchecked
+    ("progress a string", lambda: fit(progress="no"), ValueError, r"progress \(True, False or None.*\) must be True or False"),
+    ("overwrite a string", lambda: fit(overwrite="yes"), ValueError, "overwrite must be True or False"),
+    ("distributed_timeout zero", lambda: fit(distributed_timeout=0), ValueError, r"distributed_timeout \(seconds\) must be"),
+    ("seed 2**70", lambda: fit(seed=2**70), ValueError, r"seed must be a non-negative integer below 2\*\*44"),
+    ("device unknown", lambda: fit(device="nosuch"), ValueError, "device must be a device such as 'cpu'"),
+    ("device of no kind genlab trains on", lambda: fit(device="meta"), ValueError, "device 'meta': genlab trains on"),
+    *([("device cuda without CUDA", lambda: fit(device="cuda"), ValueError, "device 'cuda': CUDA is not available")]
+      if not torch.cuda.is_available() else []),
+    *([("device mps without MPS", lambda: fit(device="mps"), ValueError, "device 'mps': Apple's MPS is not available")]
+      if not torch.backends.mps.is_available() else []),
+    ("data float16", lambda: fit(data=RING.half()), TypeError, r"trains on float32 data.*torch.float16.*x.float\(\)"),
+    ("data bfloat16", lambda: fit(data=RING.bfloat16()), TypeError, "trains on float32 data.*torch.bfloat16"),
+    # --- checkpoints: replaced, unwritable, damaged
+    ("checkpoint exists without resume or overwrite", lambda: fit(checkpoint=touch("x.pt")), FileExistsError,
+     "checkpoint x.pt exists already: pass resume=True.*overwrite=True"),
+    ("checkpoint inside a file", lambda: fit(checkpoint=Path(touch("file")) / "x.pt"), OSError,
+     "cannot write the checkpoint file/x.pt"),
+    ("load a 1-byte file", lambda: genlab.load(touch("x.pt", b"P")), genlab.CheckpointError,
+     "x.pt is damaged or not a checkpoint: it is truncated"),
+    ("load to an unknown device", lambda: genlab.load("x.pt", device="nosuch"), ValueError, "device must be a device"),
+    # --- constructors: every setting checked before torch sees it
+    ("GAN betas above one", lambda: gan(betas=(0.5, 1.5)), ValueError, r"betas must be Adam's \(beta1, beta2\)"),
+    ("GAN hidden beyond memory", lambda: genlab.GAN.mlp(hidden=10**7), ValueError,
+     r"GAN.mlp\(hidden=10000000.*GiB for its parameters alone.*choose smaller sizes"),
+    ("VAE latent_dim beyond memory", lambda: genlab.VAE.mlp(latent_dim=10**9), ValueError,
+     r"VAE.mlp\(latent_dim=1000000000.*GiB"),
+    ("VAEGAN data_range with NaN", lambda: genlab.VAEGAN.mlp(data_range=(0, NAN)), ValueError,
+     r"data_range must be a pair \(low, high\).*got \(0, nan\)"),
+    ("VAEGAN data_range reversed", lambda: genlab.VAEGAN.mlp(data_range=(1, -1)), ValueError, "data_range must be a pair"),
+    ("VAEGAN betas above one", lambda: genlab.VAEGAN.mlp(betas=(0.5, 2.0)), ValueError, "betas must be Adam's"),
+    ("VAEGAN betas a number", lambda: genlab.VAEGAN.mlp(betas=0.5), ValueError, "betas must be Adam's.*got 0.5"),
+    ("VAEGAN channels zero", lambda: genlab.VAEGAN.dcgan((1, 8, 8), channels=(0, 4)), ValueError,
+     "channels must be a non-empty sequence of positive integers"),
+    ("VAEGAN channels a string", lambda: genlab.VAEGAN.dcgan((1, 8, 8), channels="ab"), ValueError,
+     "channels must be a non-empty sequence"),
+    ("BiGAN betas negative", lambda: genlab.BiGAN.mlp(betas=(-0.5, 0.9)), ValueError, "betas must be Adam's"),
+    ("AAE betas of three", lambda: genlab.AAE.mlp(betas=(0.5, 0.9, 0.9)), ValueError, "betas must be Adam's"),
+    # --- NaN through the public methods
+    ("SequenceRNN prefix with NaN", lambda: SequenceRNN(1, 5).sample(2, prefix=torch.full((2, 3, 1), NAN)), ValueError,
+     "prefix contains NaN"),
+    ("SequenceRNN log_prob of NaN", lambda: SequenceRNN(1, 5).log_prob(torch.full((2, 5, 1), NAN)), ValueError,
+     "x contains NaN"),
+    ("SequenceRNN nll of NaN", lambda: SequenceRNN(1, 5).nll(torch.full((2, 5, 1), NAN)), ValueError, "x contains NaN"),
+    ("BiGAN encode of NaN", lambda: genlab.BiGAN.mlp(hidden=8, depth=1).encode(torch.full((2, 2), NAN)), ValueError,
+     "x contains NaN"),
+    ("AAE encode of the wrong shape", lambda: genlab.AAE.mlp(hidden=8, depth=1).encode(torch.zeros(2, 3)), ValueError,
+     r"x must have shape \(B, 2\)"),
+    # --- generators that are not generators
+    ("GAN sample generator a string", lambda: gan().sample(2, generator="abc"), TypeError,
+     "generator must be a torch.Generator"),
+    ("VAE sample generator an int", lambda: vae().sample(2, generator=0), TypeError, "generator must be a torch.Generator"),
+    ("CharRNN sample generator a string", lambda: CharRNN(VOCAB).sample(2, generator="abc"), TypeError,
+     "generator must be a torch.Generator"),
+    ("rejection sampling generator a string", lambda: gan().rejection_sample(2, generator="abc"), TypeError,
+     "generator must be a torch.Generator"),
+    ("BiGAN encode generator a string", lambda: genlab.BiGAN.mlp(hidden=8, depth=1, stochastic_encoder=True)
+     .encode(torch.zeros(2, 2), generator="abc"), TypeError, "generator must be a torch.Generator"),
 ]
 
 
@@ -158,3 +228,22 @@ def test_float64_data_is_converted_not_refused():
     model = vae()
     history = fit(model, RING.double())
     assert len(history["loss"]) == 2 and next(model.parameters()).dtype == torch.float32
+
+
+def test_the_size_check_of_the_constructors_draws_nothing_and_changes_no_model(monkeypatch):
+    """Constructors first build the model on the "meta" device to refuse impossible sizes; the
+    models they build, and the random stream after them, are exactly those without the check."""
+    from genlab.models import base
+
+    def build():
+        torch.manual_seed(0)
+        models = [genlab.GAN.dcgan((1, 8, 8), latent_dim=4, channels=(8, 4)), genlab.VAEGAN.mlp(hidden=8),
+                  genlab.TimeGAN(2, 6, hidden=4), CharRNN(VOCAB, hidden=8)]
+        return [m.state_dict() for m in models], torch.randn(3)
+
+    checked, after_checked = build()
+    monkeypatch.setattr(base, "_check_model_size", lambda *args: None)
+    unchecked, after_unchecked = build()
+    assert torch.equal(after_checked, after_unchecked)
+    for a, b in zip(checked, unchecked):
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

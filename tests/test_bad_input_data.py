@@ -226,6 +226,12 @@ CATALOGUE = [
      r"samples contain NaN"),
     ("mode_coverage-samples-shape", lambda: mode_coverage(torch.zeros(5, 3), ring()), ValueError,
      r"samples must have shape \(n, 2\)"),
+    ("mode_coverage-samples-int", lambda: mode_coverage(torch.zeros(6, 2, dtype=torch.long), ring()), TypeError,
+     r"samples must hold real numbers as floating-point coordinates, got dtype torch.int64"),
+    ("ring-sample-n-beyond-memory", lambda: ring().sample(10**13, seed=0), ValueError,
+     r"n = 10000000000000 points asks for \d+ GiB, more than"),
+    ("sines-n-beyond-memory", lambda: sines(10**9), ValueError, r"n × length × features = 1000000000 × 24 × 5 values"),
+    ("adding-n-beyond-memory", lambda: adding_problem(10**10, 100), ValueError, r"n × length = 10000000000 × 100 steps"),
     ("mode_coverage-samples-bool", lambda: mode_coverage(POINTS > 0, ring()), TypeError,
      r"samples must hold real numbers"),
     ("mixture_mmd-samples-nan", lambda: mixture_mmd(with_nan(POINTS), ring()), ValueError, r"samples contain NaN"),
@@ -434,6 +440,14 @@ def test_bad_input_is_refused_with_a_message_that_names_the_argument(call, error
             call()
     finally:
         plt.close("all")
+
+
+def test_frechet_distance_of_fewer_samples_than_dimensions_is_computed_with_a_warning_naming_the_set():
+    """Documented behaviour: singular covariances are allowed, so the distance is returned, and a
+    warning names the set whose covariance is singular."""
+    x, y = torch.randn(3, 10, generator=torch.Generator().manual_seed(0)), torch.randn(30, 10)
+    with pytest.warns(UserWarning, match=r"frechet_distance: x has 3 samples in 10 dimensions"):
+        assert math.isfinite(frechet_distance(x, y))
 
 
 def test_the_catalogue_is_large_and_its_ids_are_unique():

@@ -50,7 +50,7 @@ def test_run_summarises_every_row_over_the_seeds(tmp_path):
     assert [(r["row"], r["seed"]) for r in summary["runs"][:3]] == [("truth", 0), ("m1", 0), ("m2", 0)]  # seed by seed
     # Files: one CSV line per run, JSON round trip through `load`.
     lines = (tmp_path / "toy.csv").read_text().strip().splitlines()
-    assert lines[0] == "row,kind,seed,seconds,a,b" and len(lines) == 10
+    assert lines[0] == "row,kind,seed,seconds,cpu_seconds,updates,a,b" and len(lines) == 10
     assert bench.load(tmp_path / "toy.json")["rows"][2]["a"]["mean"] == pytest.approx(11.0)
     table = bench.format_table(summary)
     for text in ["truth (reference)", "1.0 ± 0.6", "50 ± 0", "paper model [Someone 2020]", "3.0 ± 0.5", "note: a protocol note", "note: paper model: other networks"]:
@@ -518,3 +518,30 @@ def test_readme_reproduces_tables_on_one_thread():
     computing = [c for c in commands if "--merge" not in c and "--list" not in c and "--help" not in c]
     assert computing, "no benchmark command in the README"
     assert all("--threads 1" in c for c in computing), [c for c in computing if "--threads 1" not in c]
+
+
+def test_digit_bigan_rows_score_their_encoders_against_the_pixel_floor(monkeypatch):
+    from genlab.bench import digits
+
+    monkeypatch.setattr(digits, "RECIPES", {k: dataclasses.replace(r, steps=10) for k, r in digits.RECIPES.items()})
+    floor = digits.BENCHMARK.references["real vs real"](0, torch.device("cpu"))
+    # 1-NN on raw pixels and the classifier on x itself: the ceilings an encoder is read against
+    assert 0.95 < floor["code_1nn"] <= 1 and 0.95 < floor["class_kept"] <= 1
+    for row in ("BiGAN", "ALI"):
+        values = digits._row(row)(0, torch.device("cpu"))
+        assert 0 <= values["code_1nn"] <= 1 and 0 <= values["class_kept"] <= 1 and values["updates"] == 10
+    vae = digits._row("VAE")(0, torch.device("cpu"))
+    assert math.isnan(vae["code_1nn"]) and math.isnan(vae["class_kept"])  # only models with an encoder of G
+
+
+def test_inversion_scores_of_a_perfect_inverse_are_at_the_floor():
+    from genlab.bench import digits
+
+    # E = the pixels flattened, G = the pixels reshaped: G(E(x)) = x and the codes are the pixels
+    x_train, y_train, x_held, y_held = digits._data()
+    model = genlab.BiGAN.conv((1, 8, 8), latent_dim=64, channels=(8, 8))
+    model.encoder = torch.nn.Flatten()
+    model.generator = torch.nn.Unflatten(1, (1, 8, 8))
+    scores = digits.inversion_scores(model, x_train, y_train, x_held, y_held)
+    floor = digits.BENCHMARK.references["real vs real"](0, torch.device("cpu"))
+    assert scores == pytest.approx({"code_1nn": floor["code_1nn"], "class_kept": floor["class_kept"]})

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import genlab
-from genlab.models.diffusion import TimeEmbedding, noise_schedule
+from genlab.models.diffusion import DDPM, TimeEmbedding, noise_schedule
 
 
 def test_linear_schedule_is_the_papers():
@@ -108,3 +108,32 @@ def test_reverse_process_runs_from_noise_to_the_sample():
     assert [t for t, _ in steps] == list(range(10, -1, -1))
     assert torch.equal(steps[-1][1], model.sample(4, generator=torch.Generator().manual_seed(3)))
     assert model.training  # eval mode inside, the previous mode after
+
+
+def test_ema_averages_the_denoiser_and_sampling_uses_the_average(tmp_path):
+    with pytest.raises(ValueError, match="ema must be a decay"):
+        DDPM.mlp(ema=1.0)
+    with pytest.raises(ValueError, match="ema must be a decay"):
+        DDPM.mlp(ema=True)
+    assert DDPM.mlp().denoiser_ema is None and "denoiser_ema.net.0.weight" not in DDPM.mlp().state_dict()
+    torch.manual_seed(0)
+    model = DDPM.mlp(hidden=16, depth=2, timesteps=20, ema=0.5)
+    before = [p.detach().clone() for p in model.denoiser.parameters()]
+    x = torch.randn(64, 2)
+    genlab.fit(model, x, steps=1, batch_size=32, device="cpu", seed=0, progress=False)
+    after = list(model.denoiser.parameters())
+    for p_avg, p0, p1 in zip(model.denoiser_ema.parameters(), before, after):
+        assert torch.allclose(p_avg, 0.5 * p0 + 0.5 * p1)  # θ̄ = β θ0 + (1 − β) θ1, starting from θ0
+        assert not p_avg.requires_grad
+    assert model.sampler is model.denoiser_ema
+    # sampling reads the average: replacing the trained denoiser by noise changes nothing
+    g = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    first = model.sample(8, generator=g())
+    with torch.no_grad():
+        for p in model.denoiser.parameters():
+            p.add_(torch.randn_like(p))
+    assert torch.equal(model.sample(8, generator=g()), first)
+    genlab.fit(model, x, steps=2, batch_size=32, device="cpu", seed=0, progress=False, checkpoint=tmp_path / "d.pt",
+               overwrite=True)
+    loaded = genlab.load(tmp_path / "d.pt")
+    assert loaded.ema == 0.5 and torch.equal(loaded.sample(8, generator=g()), model.sample(8, generator=g()))

@@ -8,6 +8,7 @@ from a *different* initialisation (fit must start them from rank 0's weights).
 from __future__ import annotations
 
 import os
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -89,7 +90,8 @@ def test_every_model_trains_on_two_processes_and_rank_0_writes_loadable_checkpoi
     two = load(tmp_path / "two.pt")
     assert "batch norm on the CPU normalises each process's part of the batch" in result.stderr
     written = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
-    assert written == sorted(f"{name.replace(' ', '_')}.pt" for name in CASES)  # no temporary files left
+    files = [f"{name.replace(' ', '_')}.pt" for name in CASES]
+    assert written == sorted(files + [f".{f}.lock" for f in files])  # each with its lock file; no temporary files left
     for name in CASES:
         state = two[name]["state"]
         assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()), name
@@ -154,3 +156,27 @@ def test_a_step_that_uses_a_wrapped_network_other_than_by_calling_it_is_explaine
         distributed.train_step(Model(), None, {}, 0, distributed.Shard(0, 2))
     with pytest.raises(TypeError, match="not subscriptable"):  # one process: the error as it was
         distributed.train_step(Model(), None, {}, 0, None)
+
+
+# --- failures are bounded and named ----------------------------------------------------------------
+
+
+def test_a_frozen_process_ends_the_run_within_the_timeout(tmp_path):
+    """Process 1 stops (SIGSTOP) after step 2; process 0, waiting for it in the next collective,
+    gives up after the 3 s timeout with an error that says so, instead of gloo's 30 minutes."""
+    start = time.monotonic()
+    result = run(tmp_path / "x.pt", ["VAE.mlp"], "--steps", "50", "--timeout", "3", "--freeze", "1:2", check=False)
+    assert result.returncode != 0
+    assert "did not answer within 3 s" in result.stderr, result.stderr[-3000:]
+    assert time.monotonic() - start < 120
+
+
+def test_processes_given_different_runs_are_refused_with_the_differences_named(tmp_path):
+    result = run(tmp_path / "x.pt", ["GAN.mlp"], "--differ", "data,steps,model", check=False)
+    assert result.returncode != 0
+    message = result.stderr
+    assert "the processes of this run were given different runs" in message, message[-3000:]
+    for field in ("data: ", "steps: 6 in process 0, 8 in process 1", "settings.hidden: 16 in process 0, 24",
+                  "parameters.generator.0.weight: [16, 2] in process 0, [24, 2]"):
+        assert field in message, (field, message[-3000:])
+    assert "collective mismatch" not in message.lower()

@@ -47,6 +47,17 @@ def test_fit_accepts_tuples_and_tensor_datasets(ring_data):
         assert len(history["loss"]) == 3
 
 
+def test_labels_given_to_an_unconditional_model_are_ignored_as_documented(ring_data):
+    """Documented behaviour: an unconditional model reads the samples only, so a labelled data
+    set trains it exactly as the samples alone do (and a conditional one reads the labels)."""
+    labels = torch.arange(len(ring_data)) % 4
+    alone, labelled = tiny_vae(), tiny_vae()
+    h1 = genlab.fit(alone, ring_data, steps=3, batch_size=16, device="cpu")
+    h2 = genlab.fit(labelled, (ring_data, labels), steps=3, batch_size=16, device="cpu")
+    assert h1 == h2 and all(torch.equal(a, b) for a, b in zip(alone.parameters(), labelled.parameters()))
+    assert "an unconditional one\n            reads the samples only and ignores the rest" in genlab.fit.__doc__
+
+
 def test_every_sample_is_seen_once_per_epoch(ring_data):
     seen = []
 
@@ -122,7 +133,7 @@ def test_divergence_stops_with_step_and_loss_and_keeps_last_good_checkpoint(ring
     assert state["step"] == 15
     assert all(torch.isfinite(t).all() for t in state["model"].values())
     assert all(torch.equal(a, b) for a, b in zip(state["model"].values(), params(clean)))
-    assert [p.name for p in tmp_path.iterdir()] == ["run.pt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".run.pt.lock", "run.pt"]  # no temporary file left
 
 
 def test_an_interrupted_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):

@@ -1,4 +1,5 @@
-"""Command line: python -m genlab.bench ring|grid|stacked-digits|digits|fashion|digit-rows|sines|co2|names [--seeds N] [--models …] [--out DIR].
+"""Command line: python -m genlab.bench ring|grid|stacked-digits|digits|fashion|digit-rows|sines|co2|names [--seeds N] [--models …] [--out DIR];
+python -m genlab.bench tune NAME --models … --trials N --out DIR searches rows' settings (genlab.bench.tune).
 
 Where the results go (NAME.csv, one line per run, and NAME.json, the whole summary):
 
@@ -109,8 +110,15 @@ def _out_problem(out: Path) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Parse `argv` (default: the command line), run the benchmark, print its table and save it."""
+    """Parse `argv` (default: the command line), run the benchmark, print its table and save it.
+
+    `python -m genlab.bench tune …` searches the rows' settings instead (see `genlab.bench.tune`).
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["tune"]:
+        from genlab.bench.tune import main as tune
+
+        return tune(argv[1:])
     named = next((a for a in argv if a in REGISTRY), None)
     asks_help = "-h" in argv or "--help" in argv
     parser = argparse.ArgumentParser(
@@ -143,6 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     existing.add_argument(
         "--overwrite", action="store_true", help="replace NAME.csv and NAME.json in --out DIR, discarding the runs they hold"
     )
+    parser.add_argument("--tuned", type=Path, metavar="FILE",
+                        help="a tuning export (NAME-tuning.json, from `python -m genlab.bench tune`): adds a row "
+                             "'ROW, tuned' for each row it holds, trained at the settings the search chose")
     parser.add_argument("--list", action="store_true", help="list the benchmark's models and exit")
     parser.add_argument("--merge", nargs="+", type=Path, metavar="FILE",
                         help="join the runs of these NAME.json files into --out DIR instead of running anything")
@@ -162,6 +173,13 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
 
     benchmark = get(args.benchmark)
+    if args.tuned is not None:
+        from genlab.bench.tune import load_best
+
+        try:
+            benchmark = benchmark.with_tuned(load_best(args.tuned))
+        except (ValueError, FileNotFoundError) as err:
+            parser.error(f"--tuned {args.tuned}: {err}")
     if args.list:
         for name in benchmark.models:
             print(name + (" (default)" if name in benchmark.default_models else ""))

@@ -10,6 +10,7 @@ produced — and can be reproduced — by one command: `python -m genlab.bench N
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -19,11 +20,15 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from genlab.models import GenerativeModel
 from genlab.train import device as default_device, fit
+
+if TYPE_CHECKING:
+    from genlab.bench.search import Tuning
 
 def train_and_sample_images(
     build: Callable[[], GenerativeModel],
@@ -38,6 +43,7 @@ def train_and_sample_images(
     condition: torch.Tensor | None = None,
     bernoulli: bool = False,
     sample_offset: int = 30_000,
+    **fit_options,
 ) -> tuple[GenerativeModel, torch.Tensor]:
     """The image benchmarks' protocol: train `build()` under `seed`, then draw n samples in [-1, 1].
 
@@ -46,17 +52,25 @@ def train_and_sample_images(
     seeded with seed + sample_offset, of the classes in `condition` when the model is
     conditional (`condition` is ignored otherwise). Returns the trained model and the samples.
     bernoulli: a Bernoulli VAE, trained on [0, 1] and sampled as its decoder means mapped back to [-1, 1].
+    fit_options (a callback, say) go to `fit`.
     """
     torch.manual_seed(seed)
     model = build()
     data = (images + 1) / 2 if bernoulli else images
     fit(model, (data, labels) if model.conditional else data, steps=steps, batch_size=min(batch_size, len(data)),
-        device=device, seed=seed, progress=False)
-    g = torch.Generator(device=model.device).manual_seed(seed + sample_offset)
+        device=device, seed=seed, progress=False, **fit_options)
+    return model, draw_images(model, n, seed + sample_offset, condition=condition, bernoulli=bernoulli)
+
+
+def draw_images(model: GenerativeModel, n: int, seed: int, *, condition: torch.Tensor | None = None,
+                bernoulli: bool = False) -> torch.Tensor:
+    """n samples in [-1, 1] from a generator seeded with `seed` (of the classes in `condition` when the
+    model is conditional); a Bernoulli VAE gives its decoder means mapped back from [0, 1]."""
+    g = torch.Generator(device=model.device).manual_seed(seed)
     condition = condition.to(model.device) if model.conditional and condition is not None else None
     if bernoulli:
-        return model, 2 * model.sample(n, condition=condition, generator=g, noise=False) - 1
-    return model, model.sample(n, condition=condition, generator=g)
+        return 2 * model.sample(n, condition=condition, generator=g, noise=False) - 1
+    return model.sample(n, condition=condition, generator=g)
 
 
 Runner = Callable[[int, torch.device], dict[str, float]]
@@ -120,6 +134,9 @@ class Benchmark:
     "sd" the standard deviation (TimeGAN's).
     prepare: one-off work that every row shares (training the scoring classifier, say), called
     with the device before the first run so that no row's seconds include it.
+    tuning: how its rows are tuned (`genlab.bench.search.Tuning`), None if they are not.
+    tuned: row -> the settings a search chose for it ({"params": raw values, "trials", …}),
+        filled by `with_tuned`; each adds a row "ROW, tuned".
     """
 
     name: str
@@ -132,6 +149,22 @@ class Benchmark:
     error: str = "se"
     notes: Sequence[str] = ()
     prepare: Callable[[torch.device], object] | None = None
+    tuning: Tuning | None = None
+    tuned: dict[str, dict] = field(default_factory=dict)
+
+    def with_tuned(self, best: dict[str, dict]) -> Benchmark:
+        """This benchmark with a row "ROW, tuned" for each row of `best` (row -> {"params": raw values, …},
+        as `genlab.bench.tune` exports it), trained at the searched settings exactly as ROW is trained."""
+        from genlab.bench.search import check_rows, decode, tuned_name
+
+        if self.tuning is None:
+            raise ValueError(f"benchmark {self.name!r} declares no search spaces, so it has no tuned rows")
+        check_rows(self.tuning, list(best))
+        for row, found in best.items():
+            decode(self.tuning.spaces[row], found["params"])  # refuses settings outside the space
+        models = dict(self.models)
+        models.update({tuned_name(row): self.tuning.runner(row, found["params"]) for row, found in best.items()})
+        return dataclasses.replace(self, models=models, tuned={**self.tuned, **best})
 
     def __post_init__(self) -> None:
         if self.error not in ("se", "sd"):
@@ -167,7 +200,8 @@ def run(
     """Run the references and models over `seeds`; return the summary, optionally written to `out`.
 
     Returns a dict with the benchmark's name, title, error kind, columns, notes, the published
-    rows, `runs` (one dict per (row, seed): row, kind, seed, seconds and every column) and
+    rows, `runs` (one dict per (row, seed): row, kind, seed, seconds (wall), cpu_seconds (of
+    this process, all its threads), updates (where the row reports them) and every column) and
     `rows` (per row: kind "reference" or "model", n, mean and error per column, mean seconds).
     With `out`, writes out/<name>.csv (the runs) and out/<name>.json (everything) after every
     run, so an interrupted benchmark loses at most one run; with `resume`, every run already
@@ -230,13 +264,14 @@ def run(
                 continue
             if bar is not None:
                 bar.set_description(f"{benchmark.name}: {name}, seed {seed}")
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             values = fn(seed, device)
-            seconds = time.perf_counter() - start
+            seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
             missing = [c.key for c in benchmark.columns if c.key not in values]
             if missing:
                 raise ValueError(f"{benchmark.name}: row {name!r} returned no value for {missing}")
-            runs.append({"row": name, "kind": kind, "seed": seed, "seconds": seconds, **{k: float(v) for k, v in values.items()}})
+            runs.append({"row": name, "kind": kind, "seed": seed, "seconds": seconds, "cpu_seconds": cpu_seconds,
+                         "threads": torch.get_num_threads(), **{k: float(v) for k, v in values.items()}})
             if log:
                 shown = ", ".join(f"{c.key} {_fmt(c, values[c.key])}" for c in benchmark.columns)
                 log(f"  {name} seed {seed}: {shown} ({seconds:.1f} s)")
@@ -292,6 +327,9 @@ def summarise(benchmark: Benchmark, runs: list[dict], seeds: list[int], device: 
         if not mine:
             continue
         row = {"row": name, "kind": kind, "n": len(mine), "seconds": mean_and_error([r["seconds"] for r in mine], "sd")[0]}
+        for key in ("cpu_seconds", "updates"):  # compute, where the runs measured it
+            if all(key in r for r in mine):
+                row[key] = mean_and_error([r[key] for r in mine], "sd")[0]
         for c in benchmark.columns:
             # a run saved before a column existed reports it as missing (shown "–")
             mean, err = mean_and_error([r.get(c.key, math.nan) for r in mine], benchmark.error)
@@ -310,6 +348,7 @@ def summarise(benchmark: Benchmark, runs: list[dict], seeds: list[int], device: 
             {"model": p.model, "source": p.source, "note": p.note, "values": {k: list(v) for k, v in p.values.items()}}
             for p in benchmark.published
         ],
+        "tuned": benchmark.tuned,
         "runs": runs,
         "rows": rows,
     }
@@ -365,7 +404,7 @@ def save(summary: dict, out: str | Path) -> tuple[Path, Path]:
     """Write out/<name>.csv (one line per run) and out/<name>.json (the whole summary)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    keys = ["row", "kind", "seed", "seconds"] + [c["key"] for c in summary["columns"]]
+    keys = ["row", "kind", "seed", "seconds", "cpu_seconds", "updates"] + [c["key"] for c in summary["columns"]]
     csv_path, json_path = out / f"{summary['name']}.csv", out / f"{summary['name']}.json"
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=keys, extrasaction="ignore", lineterminator="\n")

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genlab.checks import check_count, check_finite, check_flag, check_seed
+from genlab.checks import check_count, check_finite, check_flag, check_memory, check_seed
 
 SCALER_KINDS = ("minmax", "standard")
 
@@ -35,6 +35,7 @@ def sines(n: int = 10_000, length: int = 24, features: int = 5, seed: int = 0) -
     """
     for name, value in (("n", n), ("length", length), ("features", features)):
         check_count(value, name, minimum=1)
+    check_memory(n * length * features * 24, f"n × length × features = {n} × {length} × {features} values")
     g = torch.Generator().manual_seed(check_seed(seed))
     frequency = 0.1 * torch.rand(n, 1, features, generator=g, dtype=torch.float64)
     phase = 0.1 * torch.rand(n, 1, features, generator=g, dtype=torch.float64)

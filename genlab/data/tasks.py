@@ -17,7 +17,7 @@ import math
 import torch
 from torch import Tensor
 
-from genlab.checks import check_seed
+from genlab.checks import check_memory, check_seed
 
 ADDING_BASELINE_MSE = 1 / 6
 """MSE of always answering 1 on the adding problem: the sum of two independent U(0, 1)
@@ -50,6 +50,7 @@ def adding_problem(n: int, length: int, *, seed: int = 0) -> tuple[Tensor, Tenso
     """
     _check_positive_int("n", n)
     _check_positive_int("length", length, minimum=2)
+    check_memory(n * length * 16, f"n × length = {n} × {length} steps")
     g = torch.Generator().manual_seed(check_seed(seed))
     values = torch.rand(n, length, generator=g)
     half = length // 2

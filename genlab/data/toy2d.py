@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from genlab.checks import check_count, check_positive, check_seed, check_tensor
+from genlab.checks import check_count, check_memory, check_positive, check_seed, check_tensor
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class GaussianMixture2D:
         Give either a seed (reproducible on its own) or a generator (to continue a stream), not both.
         """
         n = check_count(n, "n")  # "n must be a non-negative integer, got -1"
+        check_memory(n * 32, f"n = {n} points")
         if seed is not None:
             seed = check_seed(seed)
         if generator is not None and not isinstance(generator, torch.Generator):

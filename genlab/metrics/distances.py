@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -235,8 +236,18 @@ def frechet_distance(x: Tensor, y: Tensor) -> float:
     On a digit classifier's features this is the "Fréchet distance" of the book's image
     tables (FID uses Inception features instead). The estimate is biased upwards for small
     sets: always compare it with the real-vs-real value at the same sizes.
+
+    A set with no more samples than dimensions has a singular covariance: the distance is still
+    computed (singular covariances are allowed), but a UserWarning naming the set says that it
+    is then dominated by the sample size.
     """
     x, y = _pair(x, y)
+    for name, s in (("x", x), ("y", y)):
+        if len(s) <= s.shape[1]:
+            warnings.warn(
+                f"frechet_distance: {name} has {len(s)} samples in {s.shape[1]} dimensions, so its covariance is "
+                f"singular and the distance mostly measures the sample size; use more than {s.shape[1]} samples",
+                UserWarning, stacklevel=2)
     return frechet_distance_from_moments(x.mean(0), torch.cov(x.T).reshape(x.shape[1], -1),
                                          y.mean(0), torch.cov(y.T).reshape(y.shape[1], -1))
 

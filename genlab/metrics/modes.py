@@ -111,8 +111,9 @@ def _check_points(samples: object) -> Tensor:
         raise TypeError(f"samples must be a tensor of shape (n, 2), got {type(samples).__name__}") from err
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"samples must have shape (n, 2), got {tuple(x.shape)}")
-    if x.is_complex() or x.dtype == torch.bool:
-        raise TypeError(f"samples must hold real numbers, got dtype {x.dtype}")
+    if not x.is_floating_point():
+        raise TypeError(f"samples must hold real numbers as floating-point coordinates, got dtype {x.dtype} (convert "
+                        f"with samples.float() if integer coordinates are really meant)")
     return x
 
 

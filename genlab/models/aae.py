@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab import losses
-from genlab.checks import check_flag
+from genlab.checks import check_betas, check_flag
 from genlab.distributed import batch_random
 from genlab.models.base import Batch, CodeEncoder, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import MLP, conv_decoder, conv_encoder
@@ -192,6 +192,7 @@ class AAE(CodeEncoder, GenerativeModel):
         check_count(classes, "classes")
         check_flag(stochastic_encoder, "stochastic_encoder")
         check_positive(lr, "lr")
+        check_betas(betas)
         if discriminator_lr is not None:
             check_positive(discriminator_lr, "discriminator_lr (or None to use lr)")
         if reconstruction not in RECONSTRUCTIONS:
@@ -436,12 +437,12 @@ class AAE(CodeEncoder, GenerativeModel):
         opt_enc, opt_dec, opt_d = optimizers["encoder"], optimizers["decoder"], optimizers["discriminator"]
 
         # Phase 1, reconstruction: encoder and decoder both step on the same loss and forward pass.
-        rec = self.reconstruction_error(x, self.encode(x)).mean()
+        rec = self.reconstruction_error(x, self.code(x)).mean()
         self.update({opt_enc: rec, opt_dec: rec})
 
         # Phase 2, regularisation. Codes from the encoder as the reconstruction step left it; the
         # prior side uses the batch's own labels, so D compares p(z|y) with q(z|y) class by class.
-        z_fake = self.encode(x)
+        z_fake = self.code(x)
         z_real = self.prior(x.shape[0], labels=labels)
         # D's step on detached codes: it must not move the encoder.
         d_loss = losses.discriminator_loss(self.logits(z_real, labels), self.logits(z_fake.detach(), labels))
@@ -461,7 +462,7 @@ class AAE(CodeEncoder, GenerativeModel):
         For a conditional model, `condition` is (n,) integer labels choosing each code's mixture
         component; None draws the labels uniformly (from `generator`).
         """
-        self._check_n(n, condition)
+        self._check_n(n, condition, generator)
         labels = self.sample_labels(n, condition, generator)  # None for an unconditional model
         with self.evaluating():
             return self.decode(self.prior(n, generator, labels=labels))

@@ -33,13 +33,14 @@ import functools
 import inspect
 import math
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from genlab.checks import check_count, check_positive
+from genlab.checks import check_count, check_generator, check_positive
 from genlab.losses import reparameterize
 
 Batch = Tensor | tuple[Tensor, ...]
@@ -61,7 +62,14 @@ def constructor(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(first: Any, *args: Any, **kwargs: Any) -> Any:
-        out = fn(first, *args, **kwargs)
+        global _constructing
+        if not _constructing:  # the outermost call: sizes that cannot fit are refused before any allocation
+            _check_model_size(fn, first, args, kwargs)
+        _constructing += 1
+        try:
+            out = fn(first, *args, **kwargs)
+        finally:
+            _constructing -= 1
         bound = signature.bind(first, *args, **kwargs)
         bound.apply_defaults()
         arguments = dict(bound.arguments)
@@ -73,7 +81,49 @@ def constructor(fn: Callable) -> Callable:
         model.config = {"class": type(model).__name__, "constructor": fn.__name__, "arguments": arguments}
         return out
 
+    wrapper.genlab_constructor = True  # genlab.load calls only constructors marked so
     return wrapper
+
+
+_constructing = 0  # how many @constructor calls are under way (only the outermost checks sizes)
+
+
+def _check_model_size(fn: Callable, first: Any, args: tuple, kwargs: dict) -> None:
+    """Build the model on PyTorch's "meta" device, which allocates nothing, and refuse sizes whose
+    parameters would not fit in memory with a ValueError naming the size arguments.
+
+    The meta build draws no random numbers (the CPU generator's state is restored regardless); a
+    constructor that cannot run on "meta" is simply built for real.
+    """
+    global _constructing
+    if torch.get_default_device().type == "meta":
+        return
+    rng = torch.get_rng_state()
+    _constructing += 1
+    try:
+        with torch.device("meta"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if fn.__name__ == "__init__":
+                model = type(first).__new__(type(first))
+                fn(model, *args, **kwargs)
+            else:
+                model = fn(first, *args, **kwargs)
+        size = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+    except Exception:
+        return
+    finally:
+        _constructing -= 1
+        torch.set_rng_state(rng)
+    available = _memory_bytes(torch.device("cpu"))
+    if available and size > available:
+        named = sorted(((k, v) for k, v in inspect.signature(fn).bind(first, *args, **kwargs).arguments.items()
+                        if isinstance(v, int) and not isinstance(v, bool) and v > 1), key=lambda kv: -kv[1])
+        owner = first.__name__ if isinstance(first, type) else type(first).__name__
+        sizes = ", ".join(f"{k}={v}" for k, v in named[:3]) or "its sizes"
+        raise ValueError(
+            f"{owner}.{fn.__name__}({sizes}) would need {size / 2**30:.0f} GiB for its parameters alone, more than "
+            f"the {available / 2**30:.0f} GiB of memory here: choose smaller sizes"
+        )
 
 
 def parameters_of(optimizer: torch.optim.Optimizer) -> list[Tensor]:
@@ -118,6 +168,11 @@ class Trainable(nn.Module):
         conversion); other dtypes are refused with a message that says what to pass."""
         if x.dtype == torch.float64:
             return x.float()
+        if x.dtype in (torch.float16, torch.bfloat16):
+            raise TypeError(
+                f"{type(self).__name__} trains on float32 data (float64 is converted), got dtype {x.dtype}: convert "
+                f"it with x.float(); for mixed precision on CUDA pass fit(amp=True)"
+            )
         if not x.is_floating_point():
             raise TypeError(
                 f"{type(self).__name__} trains on floating-point data, got dtype {x.dtype}; "
@@ -227,6 +282,12 @@ class CodeEncoder:
 
         Differentiable (training steps use it); wrap it in torch.no_grad() to read codes.
         """
+        self.check_inputs(x, "x")
+        check_generator(generator)
+        return self.code(x, generator=generator)
+
+    def code(self, x: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
+        """`encode` without the checks of x, for the training steps."""
         mu, logvar = self.posterior(x)
         return mu if logvar is None else reparameterize(mu, logvar, generator=generator)
 
@@ -277,9 +338,10 @@ class GenerativeModel(Trainable):
     def sample(self, n: int, *, condition: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
         raise NotImplementedError
 
-    def _check_n(self, n: int, condition: Tensor | None = None) -> None:
-        """Check a number of samples (and that an unconditional model got no condition)."""
+    def _check_n(self, n: int, condition: Tensor | None = None, generator: object = None) -> None:
+        """Check a number of samples (that an unconditional model got no condition, and the generator)."""
         check_count(n, "n, the number of samples,")
+        check_generator(generator)
         if condition is not None and not self.conditional:
             raise ValueError(f"{type(self).__name__} is unconditional: call sample(n) without a condition")
         if self.data_shape is not None and n:

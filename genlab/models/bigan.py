@@ -36,7 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from genlab import losses
-from genlab.checks import check_flag, check_value_range
+from genlab.checks import check_betas, check_flag, check_value_range
 from genlab.distributed import batch_random
 from genlab.models.base import Batch, CodeEncoder, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import MLP, conv_decoder, conv_encoder
@@ -98,6 +98,7 @@ class BiGAN(CodeEncoder, GenerativeModel):
         check_count(latent_dim, "latent_dim", minimum=1)
         check_flag(stochastic_encoder, "stochastic_encoder")
         check_positive(lr, "lr")
+        check_betas(betas)
         if value_range is not None:
             value_range = check_value_range(value_range, "value_range (or None for unbounded data)")
         self.generator = generator
@@ -259,7 +260,7 @@ class BiGAN(CodeEncoder, GenerativeModel):
         opt_d, opt_ge = optimizers["discriminator"], optimizers["generator"]
         x = self.inputs(batch)
         z = self.prior(x.shape[0])
-        z_hat = self.encode(x)  # (x, E(x)): the real pair
+        z_hat = self.code(x)  # (x, E(x)): the real pair
         x_hat = self.generator(z)  # (G(z), z): the fake pair
 
         # D's step on detached pairs, so that it does not reach G or E.
@@ -278,7 +279,7 @@ class BiGAN(CodeEncoder, GenerativeModel):
     @torch.no_grad()
     def sample(self, n: int, *, condition: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
         """n generated samples G(z), z ~ N(0, I), shape (n, *data_shape), drawn in eval mode."""
-        self._check_n(n, condition)
+        self._check_n(n, condition, generator)
         with self.evaluating():
             return self.generator(self.prior(n, generator)).reshape(n, *self.data_shape)
 

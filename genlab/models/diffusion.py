@@ -20,6 +20,7 @@ calls, not one: the price of its stable, non-adversarial training is slow sampli
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterator, Sequence
 
@@ -91,6 +92,9 @@ class DDPM(GenerativeModel):
         timesteps: T, the number of noising steps (1,000 in the paper).
         schedule: "linear" (the paper's) or "cosine" (Nichol & Dhariwal, 2021); see `noise_schedule`.
         lr: Adam's learning rate.
+        ema: with a decay β in (0, 1), keep an exponential moving average of the denoiser's
+            weights, θ̄ ← β θ̄ + (1 − β) θ after every update, and sample with it (the paper's
+            samples use a decay of 0.9999; Ho et al., 2020, appendix B). 0 (default): none.
     """
 
     @constructor
@@ -102,15 +106,20 @@ class DDPM(GenerativeModel):
         timesteps: int = 1000,
         schedule: str = "linear",
         lr: float = 1e-3,
+        ema: float = 0.0,
     ) -> None:
         super().__init__()
         check_positive(lr, "lr")
+        if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 <= ema < 1:
+            raise ValueError(f"ema must be a decay in [0, 1), got {ema!r}")
         betas = noise_schedule(schedule, timesteps)
         self.denoiser = denoiser
         self.data_shape = tuple(data_shape)
         self.timesteps = timesteps
         self.schedule = schedule
         self.lr = lr
+        self.ema = float(ema)
+        self.denoiser_ema = copy.deepcopy(denoiser).requires_grad_(False) if ema else None
         alpha_bar = torch.cumprod(1 - betas, dim=0)
         # Index 0 holds step t = 1. The schedule is fixed by the arguments, so it is not saved.
         for name, value in (("betas", betas), ("alpha_bar", alpha_bar)):
@@ -146,7 +155,20 @@ class DDPM(GenerativeModel):
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         loss = self.loss(self.inputs(batch))
         self.optimizer_step(optimizers["model"], loss)
+        if self.denoiser_ema is not None:
+            self.update_ema()
         return {"loss": loss.detach()}
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """θ̄ ← β θ̄ + (1 − β) θ for the averaged denoiser."""
+        for p_avg, p in zip(self.denoiser_ema.parameters(), self.denoiser.parameters()):
+            p_avg.lerp_(p, 1 - self.ema)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The network the reverse process uses: the averaged denoiser when `ema` is set, else the denoiser."""
+        return self.denoiser_ema if self.denoiser_ema is not None else self.denoiser
 
     @torch.no_grad()
     def reverse_process(self, n: int, generator: torch.Generator | None = None) -> Iterator[tuple[int, Tensor]]:
@@ -160,7 +182,7 @@ class DDPM(GenerativeModel):
             yield self.timesteps, x
             for t in range(self.timesteps, 0, -1):
                 beta, alpha_bar = self.betas[t - 1], self.alpha_bar[t - 1]
-                eps = self.denoiser(x, torch.full((n,), t, device=self.device, dtype=torch.long))
+                eps = self.sampler(x, torch.full((n,), t, device=self.device, dtype=torch.long))
                 x = (x - beta / (1 - alpha_bar).sqrt() * eps) / (1 - beta).sqrt()
                 if t > 1:
                     x = x + beta.sqrt() * torch.randn(x.shape, device=self.device, generator=generator)
@@ -169,7 +191,7 @@ class DDPM(GenerativeModel):
     @torch.no_grad()
     def sample(self, n: int, *, condition: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
         """n samples, shape (n, *data_shape), by the T steps of ancestral sampling (algorithm 2)."""
-        self._check_n(n, condition)
+        self._check_n(n, condition, generator)
         for _, x in self.reverse_process(n, generator):
             pass
         return x

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from genlab import losses
+from genlab.checks import check_betas
 from genlab.distributed import batch_random
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import MLP, attach_condition, conv_decoder, conv_encoder
@@ -105,6 +106,7 @@ class GAN(GenerativeModel):
         if classes and pack > 1:
             raise ValueError("a conditional GAN (classes > 0) cannot pack samples: use pack=1")
         check_positive(lr, "lr")
+        check_betas(betas)
         if d_lr is not None:
             check_positive(d_lr, "d_lr (or None for the generator's lr)")
         if not 0 <= ema < 1:
@@ -350,7 +352,7 @@ class GAN(GenerativeModel):
         A conditional GAN draws samples of the classes in `condition` ((n,) labels), or of
         uniformly drawn classes when it is None.
         """
-        self._check_n(n, condition)
+        self._check_n(n, condition, generator)
         labels = self.sample_labels(n, condition, generator)
         with self.evaluating():
             return self.sampler(self.prior(n, generator, labels)).reshape(n, *self.data_shape)
@@ -375,7 +377,7 @@ class GAN(GenerativeModel):
         samples, so a larger quantile rejects more. Only the model's own networks are used — no
         training data — but the result is a different sampler from `sample`, and slower.
         """
-        self._check_n(n)
+        self._check_n(n, generator=generator)
         check_count(burn_in, "burn_in", minimum=1)
         check_count(batch_size, "batch_size", minimum=1)
         if self.conditional:

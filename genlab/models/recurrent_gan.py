@@ -226,7 +226,7 @@ class RecurrentGAN(GenerativeModel):
     def sample(self, n: int, *, condition: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
         """n generated sequences (n, length, features) in eval mode; labels `condition` (n,) for a conditional model
         (uniform random labels when None)."""
-        self._check_n(n, condition)
+        self._check_n(n, condition, generator)
         with self.evaluating():
             labels = self.sample_labels(n, condition, generator)
             return self.generate(self.noise(n, generator), labels)

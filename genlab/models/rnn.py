@@ -283,7 +283,7 @@ class CharRNN(GenerativeModel):
         recurrent state is carried from step to step and only the newest token is fed in,
         so drawing T tokens costs T cell updates. `generator` must live on the model's device.
         """
-        self._check_n(n, condition)
+        self._check_n(n, condition, generator)
         _check_sampling(temperature, top_k)
         max_len = check_count(self.max_len if max_len is None else max_len, "max_len", minimum=1)
         with self.evaluating():
@@ -321,7 +321,7 @@ def sample_recomputing_prefix(
 
     Same arguments and, for the same generator, the same tokens as `CharRNN.sample`.
     """
-    model._check_n(n)
+    model._check_n(n, generator=generator)
     _check_sampling(temperature, top_k)
     max_len = model.max_len if max_len is None else max_len
     vocab = model.vocab

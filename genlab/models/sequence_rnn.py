@@ -131,6 +131,13 @@ class SequenceRNN(GenerativeModel):
                 f"got {tuple(x.shape)}"
             )
 
+    def _check_values(self, x: Tensor, name: str = "x") -> None:
+        """Sequences given to a public method: of the right shape and finite (NaN would pass through the
+        recurrence silently)."""
+        self._check_sequences(x, name)
+        if not torch.isfinite(x).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+
     def _gaussian(self, out: Tensor) -> tuple[Tensor, Tensor]:
         """Recurrent outputs (B, T, H) -> μ and log σ, each (B, T, F)."""
         mean, log_scale = self.head(out).chunk(2, dim=-1)
@@ -184,11 +191,13 @@ class SequenceRNN(GenerativeModel):
 
     def log_prob(self, x: Tensor) -> Tensor:
         """log p(x) in nats of each sequence, by the chain rule: (B, T, F) -> (B,)."""
+        self._check_values(x)
         return -self.step_nll(x).sum(dim=1)
 
     @torch.no_grad()
     def nll(self, x: Tensor) -> float:
         """Held-out negative log-likelihood in nats per time step, −Σ log p(x) / (B·T), as a number."""
+        self._check_values(x)
         return self.step_nll(x).mean().item()
 
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
@@ -228,7 +237,7 @@ class SequenceRNN(GenerativeModel):
         step to step, so each new step costs one recurrent step. `length` defaults to the
         training length.
         """
-        self._check_n(n, condition)
+        self._check_n(n, condition, generator)
         length = check_count(self.length if length is None else length, "length", minimum=1)
         with self.evaluating():
             start = self.start.expand(n, 1, self.features)
@@ -237,7 +246,7 @@ class SequenceRNN(GenerativeModel):
             else:
                 if isinstance(prefix, Tensor) and prefix.ndim == 2:
                     prefix = prefix.unsqueeze(0).expand(n, *prefix.shape)
-                self._check_sequences(prefix, "prefix")
+                self._check_values(prefix, "prefix")
                 if prefix.shape[0] != n:
                     raise ValueError(f"prefix holds {prefix.shape[0]} sequences but n = {n}")
                 prefix = prefix.to(self.device, self.start.dtype)

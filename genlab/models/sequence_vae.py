@@ -286,7 +286,7 @@ class SequenceVAE(GenerativeModel):
 
         Returns token ids (n, max_len + 1) as `CharRNN.sample` does; top_k=1 decodes greedily.
         """
-        self._check_n(n, condition)
+        self._check_n(n, condition, generator)
         _check_sampling(temperature, top_k)
         max_len = check_count(self.max_len if max_len is None else max_len, "max_len", minimum=1)
         if z is None:

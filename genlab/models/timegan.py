@@ -272,6 +272,6 @@ class TimeGAN(GenerativeModel):
     @torch.no_grad()
     def sample(self, n: int, *, condition: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
         """n generated sequences r(s(g(z))), z ~ U(0, 1), shape (n, length, features), in eval mode."""
-        self._check_n(n, condition)
+        self._check_n(n, condition, generator)
         with self.evaluating():
             return self.generate(self.noise(n, generator))

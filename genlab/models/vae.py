@@ -313,7 +313,7 @@ class VAE(GenerativeModel):
         noise=False returns the decoder's mean (Gaussian) or pixel probabilities
         (Bernoulli) instead of a draw from p(x|z).
         """
-        self._check_n(n, condition)
+        self._check_n(n, condition, generator)
         labels = self.sample_labels(n, condition, generator)
         with self.evaluating():
             z = torch.randn(n, self.latent_dim, device=self.device, generator=generator)

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab import losses
-from genlab.checks import check_count, check_positive
+from genlab.checks import check_betas, check_count, check_interval, check_positive, check_widths
 from genlab.distributed import batch_random
 from genlab.losses import reparameterize
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor
@@ -93,6 +93,8 @@ class VAEGAN(GenerativeModel):
         check_positive(lr, "lr")
         if not 0 <= beta < float("inf"):
             raise ValueError(f"beta must be a finite number ≥ 0, got {beta!r}")
+        check_betas(betas)
+        check_interval(data_range, "data_range")
         if not isinstance(discriminator, nn.Sequential) or len(discriminator) < 2:
             raise TypeError("discriminator must be an nn.Sequential of feature layers followed by a final logit layer")
         self.encoder, self.decoder = encoder, decoder
@@ -128,7 +130,7 @@ class VAEGAN(GenerativeModel):
     ) -> VAEGAN:
         """DCGAN networks for images in [-1, 1]: the generator of `GAN.dcgan` as the decoder, its
         discriminator (features = the flattened last convolution) and a mirrored encoder."""
-        image_shape, channels = tuple(image_shape), tuple(channels)
+        image_shape, channels = tuple(image_shape), check_widths(channels, "channels")
         if len(image_shape) != 3:
             raise ValueError(f"image_shape must be (channels, height, width), got {image_shape}")
         check_count(latent_dim, "latent_dim", minimum=1)
@@ -202,7 +204,7 @@ class VAEGAN(GenerativeModel):
     @torch.no_grad()
     def sample(self, n: int, *, condition: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
         """n samples Dec(z), z ~ N(0, I), shape (n, *data_shape), in eval mode."""
-        self._check_n(n, condition)
+        self._check_n(n, condition, generator)
         with self.evaluating():
             return self.decode(torch.randn(n, self.latent_dim, device=self.device, generator=generator))
 

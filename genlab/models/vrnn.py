@@ -187,7 +187,7 @@ class VRNN(GenerativeModel):
     def sample(self, n: int, *, length: int | None = None, condition: Tensor | None = None,
                generator: torch.Generator | None = None) -> Tensor:
         """n sequences drawn step by step from the model: z_t from the prior, then x_t, then h_t: (n, length, F)."""
-        self._check_n(n, condition)
+        self._check_n(n, condition, generator)
         length = check_count(self.length if length is None else length, "length", minimum=1)
         with self.evaluating():
             h = torch.zeros(n, self.hidden, device=self.device)

@@ -1,18 +1,25 @@
 """Train conformance cases with `genlab.fit`, in one process or as one of several under torchrun.
 
     python tests/distributed/worker.py OUT CASE [CASE ...] [--steps N] [--batch-size B] [--checkpoint DIR] [--resume]
+        [--timeout SECONDS] [--freeze RANK:STEP] [--differ data,steps,model]
     python -m torch.distributed.run --standalone --nproc_per_node 2 tests/distributed/worker.py OUT CASE ...
 
 Each process trains every named case (tests/test_conformance.py) from the same seed; rank 0
 writes OUT, {case: {"state": the state dict, "history": the loss history}}, for
 tests/test_distributed.py to compare. With --checkpoint, each case checkpoints to
 DIR/<case>.pt (every --checkpoint-every steps); --resume continues from there.
+
+For the failure tests: --freeze RANK:STEP stops process RANK with SIGSTOP after step STEP (a
+helper kills it 10 s later, so that nothing is left behind); --differ gives process 1 other
+data, another number of steps or a wider model than process 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -56,18 +63,36 @@ def main() -> None:
     parser.add_argument("--checkpoint-every", type=int, default=0)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--expect-world", type=int, help="fail unless fit trained in this many processes")
+    parser.add_argument("--timeout", type=float, default=300.0, help="fit's distributed_timeout")
+    parser.add_argument("--freeze", help="RANK:STEP: stop process RANK after step STEP")
+    parser.add_argument("--differ", default="", help="what process 1 has different: data, steps, model")
     args = parser.parse_args()
+    rank = int(os.environ.get("RANK", "0"))
+    differ = set(args.differ.split(",")) - {""} if rank == 1 else set()
+    callback = None
+    if args.freeze:
+        frozen_rank, frozen_step = map(int, args.freeze.split(":"))
+
+        def callback(step, model, history):
+            if rank == frozen_rank and step == frozen_step:
+                subprocess.Popen(["sh", "-c", f"sleep 6; kill -KILL {os.getpid()}"], start_new_session=True)
+                os.kill(os.getpid(), signal.SIGSTOP)
     torch.set_num_threads(1)
     results = {}
     for name in args.cases:
         # a different initialisation on every process: fit must start them all from rank 0's
         seed = int(os.environ.get("RANK", "0")) + 100
         model = build(name, seed=seed) if name in CASES else EXTRA[name]()
+        if "model" in differ:
+            model = genlab.GAN.mlp(hidden=24, depth=1)
         data = CASES[name].data() if name in CASES else torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
+        if "data" in differ:
+            data = data.flip(0)
         checkpoint = args.checkpoint / f"{name.replace(' ', '_')}.pt" if args.checkpoint else None
-        history = genlab.fit(model, data, steps=args.steps, batch_size=args.batch_size,
+        history = genlab.fit(model, data, steps=args.steps + 2 * ("steps" in differ), batch_size=args.batch_size,
                              device="cpu", seed=args.seed, progress=False, log_every=2, checkpoint=checkpoint,
-                             checkpoint_every=args.checkpoint_every, resume=args.resume)
+                             checkpoint_every=args.checkpoint_every, resume=args.resume,
+                             distributed_timeout=args.timeout, callback=callback, callback_every=1 if callback else 0)
         results[name] = {"state": {k: v.detach().clone() for k, v in model.state_dict().items()},
                          "history": history}
     if args.expect_world is not None:
