@@ -17,7 +17,8 @@ from types import ModuleType
 import genlab
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBMODULES = ["data", "metrics", "losses", "bench", "distributed", "checkpoint", "imputation", "viz"]
+SUBMODULES = ["data", "metrics", "losses", "bench", "bench.search", "bench.tune", "bench.stats", "bench.claims",
+              "distributed", "checkpoint", "imputation", "viz"]
 PAGE = ROOT / "book" / "appendix" / "api.md"
 
 

@@ -392,6 +392,7 @@ def plot_search(export: dict, ax=None, rows: Sequence[str] | None = None):
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The command line `python -m genlab.bench tune NAME --models … --trials N --out DIR` (see the module)."""
     parser = argparse.ArgumentParser(prog="python -m genlab.bench tune", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("benchmark", choices=sorted(REGISTRY))
