@@ -4,23 +4,37 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# pyproject.toml keeps torch loose so that Colab's own torch is used there;
-# here we pin the CPU build (an unpinned torch would pull a multi-GB CUDA build).
-TORCH  ?= torch==2.13.0
+# The environment is installed from requirements-lock.txt: every package at one version, each
+# file checked against its hash (`make lock` recompiles it from pyproject.toml and
+# requirements-lock.in). The lock holds PyTorch's CPU build (an unpinned torch would pull a
+# multi-GB CUDA build); TORCH=torch==2.5.1, say, installs another torch over it.
+LOCK   := requirements-lock.txt
+TORCH  ?=
 JB_FLAGS := -W -n --keep-going
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with book/sanitize.cfg
 
+.PHONY: tune install lock book test test-unit test-notebooks test-browser test-colab test-oldest test-latest test-pythons execute sweep bench tables clean
 
-.PHONY: tune install book test test-unit test-notebooks test-browser test-colab test-oldest execute sweep bench tables clean
-
-$(VENV)/.installed: pyproject.toml Makefile
+$(VENV)/.installed: pyproject.toml $(LOCK) Makefile
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu install it with: apt-get install python3-venv" >&2; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[book,test,bench]"
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@if [ -n "$(TORCH)" ]; then $(BIN)/python -m pip install --quiet "$(TORCH)"; fi
+	$(BIN)/python -m pip check
 	@touch $@
 
 install: $(VENV)/.installed
+
+## lock: recompile requirements-lock.txt (newest versions pyproject.toml allows, every extra, with hashes) with uv,
+## kept in its own environment .venv-lock. PyTorch's CPU build comes from the folders in
+## PIP_FIND_LINKS where it is set, else from PyTorch's CPU index.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+LOCK_SOURCES ?= $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS),--extra-index-url $(TORCH_CPU_INDEX) --index-strategy unsafe-best-match)
+lock:
+	@test -x .venv-lock/bin/uv || { $(PYTHON) -m venv .venv-lock && .venv-lock/bin/python -m pip install --quiet uv; }
+	.venv-lock/bin/uv pip compile pyproject.toml requirements-lock.in --all-extras \
+	  --generate-hashes --python-version 3.11 --no-header $(LOCK_SOURCES) -o $(LOCK)
 
 ## book: build the HTML book into _build/html (notebooks are not re-executed)
 book: install
@@ -67,6 +81,44 @@ test-oldest:
 	$(OLDEST)/bin/python -m pip install --quiet -c constraints-oldest.txt -e ".[book,test]" torch numpy matplotlib tqdm scikit-learn names
 	$(OLDEST)/bin/python -c "import torch, numpy, matplotlib, sklearn; print('torch', torch.__version__, 'numpy', numpy.__version__, 'matplotlib', matplotlib.__version__, 'scikit-learn', sklearn.__version__)"
 	$(OLDEST)/bin/python -m pytest -q tests --ignore=tests/e2e --ignore=tests/colab
+
+## test-latest: the unit tests (the book build among them) in a fresh environment .venv-latest
+## with the newest version of everything pyproject.toml allows, torch included, instead of the
+## lock; first it prints each package whose newest version differs from the lock. Not part of
+## `make test`: run it by hand or on a schedule (.github/workflows/latest.yml), to learn early
+## what a new release of a dependency breaks.
+LATEST := .venv-latest
+TORCH_LATEST ?= torch
+test-latest:
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager "$(TORCH_LATEST)" -e ".[book,test]"
+	$(LATEST)/bin/python scripts/lock_drift.py $(LOCK)
+	$(LATEST)/bin/python -m pytest -q tests --ignore=tests/e2e --ignore=tests/colab
+
+## test-pythons: the unit tests on the oldest Python the package claims (3.10) and on Colab's
+## (3.12), each in its own environment .venv-pyX.Y made from pyenv's interpreter
+## ($(PYENV_ROOT)/versions/X.Y.*), with the newest versions that Python gets. The book, the
+## distributed runs, the statistical tests and the checks of the repository's files are left out. Not part of `make test`: the
+## package index has only PyTorch's CUDA build for them (several GB; it runs on the CPU).
+PYTHONS ?= 3.10 3.12
+# The checks of the repository's own files (pyproject.toml, the lock, the release script) read
+# TOML with the standard library's tomllib (Python 3.11+); they run with the project's Python.
+PYTHONS_SKIP := --ignore=tests/test_packaging.py --ignore=tests/test_lock.py --ignore=tests/test_release.py
+PYENV_ROOT ?= $(HOME)/.pyenv
+test-pythons:
+	@set -e; for v in $(PYTHONS); do \
+	  py=$$(ls -d $(PYENV_ROOT)/versions/$$v.*/bin/python3 2>/dev/null | sort -V | tail -1); \
+	  if [ -z "$$py" ]; then echo "test-pythons: no Python $$v in $(PYENV_ROOT)/versions; install it with: pyenv install $$v" >&2; exit 1; fi; \
+	  echo "== Python $$v: $$py"; \
+	  test -x .venv-py$$v/bin/python || $$py -m venv .venv-py$$v; \
+	  .venv-py$$v/bin/python -m pip install --quiet --upgrade pip; \
+	  .venv-py$$v/bin/python -m pip install --quiet torch -e ".[test]"; \
+	  .venv-py$$v/bin/python -c "import sys, torch, numpy; print('python', sys.version.split()[0], 'torch', torch.__version__, 'numpy', numpy.__version__)"; \
+	  .venv-py$$v/bin/python -m pytest -q tests --ignore=tests/e2e --ignore=tests/colab --ignore=tests/distributed \
+	    --ignore=tests/test_book.py --ignore=tests/test_distributed.py $(PYTHONS_SKIP) -m "not statistical"; \
+	done
 
 ## execute: re-run every notebook in place, in order, each from a clean kernel
 execute: install

@@ -26,9 +26,8 @@ from genlab.models import (
     VAEGAN,
     VRNN,
 )
+from genlab._version import __version__
 from genlab.train import TrainingDiverged, device, fit
-
-__version__ = "0.1.0"
 
 _LAZY = ("bench", "viz")
 
@@ -47,6 +46,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AAE",
+    "DDPM",
     "GAN",
     "VAE",
     "BiGAN",

@@ -70,6 +70,7 @@ def rng_state() -> dict[str, object]:
 
 
 def set_rng_state(state: dict[str, object]) -> None:
+    """Restore the random number generators from a state that `rng_state` returned."""
     torch.set_rng_state(state["cpu"].cpu())
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])

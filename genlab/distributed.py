@@ -354,5 +354,6 @@ def check_in_sync(model: nn.Module, shard: Shard | None, step: int) -> None:
 
 
 def barrier(shard: Shard | None) -> None:
+    """Wait until every process gets here (nothing to wait for with one process)."""
     if shard is not None and shard.world > 1:
         torch.distributed.barrier()

@@ -164,7 +164,8 @@ def is_install_cell(source: str) -> bool:
     It runs only where genlab is missing, so it cannot change a result: the code hash leaves
     it out, and where the package comes from can change without staling a sweep.
     """
-    return "import genlab" in source and "%pip install" in source
+    installs = "%pip install" in source or '"pip", "install"' in source
+    return "import genlab" in source and "except ImportError" in source and installs
 
 
 def code_hash(notebook: Path) -> str:

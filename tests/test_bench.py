@@ -339,6 +339,187 @@ def test_sines_likelihood_rows_report_a_held_out_nll(monkeypatch):
     assert not torch.equal(sines.held_out(0), sines.sines(32, sines.LENGTH, sines.FEATURES, seed=0))
 
 
+# --------------------------------------------------------------------------
+# the command line as a newcomer meets it, and every bad input refused before training
+
+
+@pytest.fixture
+def counting_cli(toy_cli, monkeypatch):
+    """toy_cli whose runners count their calls: yields (folder, calls)."""
+    from genlab.bench import __main__ as cli
+
+    calls = []
+
+    def runner(value):
+        def run(seed, device):
+            calls.append(seed)
+            return {"a": value + seed, "b": 0.5}
+        return run
+
+    toy = dataclasses.replace(toy_benchmark(), models={"m1": runner(0), "m2": runner(10)},
+                              references={"truth": runner(-1)})
+    monkeypatch.setattr(cli, "get", lambda name: toy)
+    yield toy_cli, calls
+
+
+def refused(capsys, argv) -> str:
+    """The one line of error that `main(argv)` ends with (after the usage line argparse prints)."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit:
+        main(argv)
+    assert exit.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and err[-1].startswith("python -m genlab.bench: error: "), err
+    return err[-1]
+
+
+def test_command_line_refuses_bad_result_files_naming_them(counting_cli, capsys):
+    folder, calls = counting_cli
+    good = folder / "good"
+    main(["toy", "--seeds", "1", "--out", str(good)])
+    calls.clear()
+    saved = json.loads((good / "toy.json").read_text())
+    cases = {
+        "no-runs": {k: v for k, v in saved.items() if k != "runs"},
+        "string-seed": {**saved, "runs": [{**saved["runs"][0], "seed": "0"}]},
+        "a-list": [saved],
+        "other": {**saved, "name": "ring"},
+    }
+    for name, content in cases.items():
+        (folder / name).mkdir()
+        (folder / name / "toy.json").write_text(json.dumps(content))
+    (folder / "corrupt").mkdir()
+    (folder / "corrupt" / "toy.json").write_text('{"name": "toy", "runs": [')
+    (folder / "notes.txt").write_text("not a table")
+    expected = {"no-runs": "has no 'runs'", "string-seed": "has the seed '0'", "a-list": "holds a JSON list",
+                "other": "holds results of benchmark 'ring'", "corrupt": "not valid JSON"}
+    for name, words in expected.items():
+        path = folder / name / "toy.json"
+        # resuming from the file, and merging it
+        for argv in (["toy", "--seeds", "2", "--out", str(folder / name), "--resume"],
+                     ["toy", "--merge", str(path), "--out", str(folder / f"merged-{name}")]):
+            line = refused(capsys, argv)
+            assert str(path) in line and words in line, (name, argv, line)
+    assert str(folder / "notes.txt") in refused(capsys, ["toy", "--merge", str(folder / "notes.txt"), "--out", "m"])
+    line = refused(capsys, ["toy", "--merge", str(good), "--out", "m"])  # a folder, not its NAME.json
+    assert f"{good} is a folder" in line
+    assert calls == [], "a refused command trained something"
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--threads", "-1"], "argument --threads: must be at least 1, got -1"),
+    (["--threads", "0"], "argument --threads: must be at least 1, got 0"),
+    (["--threads", "two"], "argument --threads: 'two' is not a whole number"),
+    (["--device", "nosuch"], "argument --device: 'nosuch' is not a device torch knows"),
+    (["--first-seed", "-3"], "argument --first-seed: must be at least 0, got -3"),
+    (["--models", "m1", "m1"], "--models names m1 more than once"),
+    (["--models", "m1", "m2", "m1", "m2"], "--models names m1, m2 more than once"),
+])
+def test_command_line_refuses_bad_arguments_before_training(counting_cli, capsys, argv, words):
+    folder, calls = counting_cli
+    line = refused(capsys, ["toy", "--seeds", "1", "--out", str(folder / "r"), *argv])
+    assert words in line
+    assert calls == [] and not (folder / "r").exists()
+
+
+def test_command_line_refuses_a_device_this_machine_lacks(counting_cli, capsys, monkeypatch):
+    folder, calls = counting_cli
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert "argument --device: 'cuda': torch finds no CUDA GPU" in refused(capsys, ["toy", "--device", "cuda", "--no-save"])
+    assert "argument --device: 'cuda:1'" in refused(capsys, ["toy", "--device", "cuda:1", "--no-save"])
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert "argument --device: 'mps': torch finds no MPS device" in refused(capsys, ["toy", "--device", "mps", "--no-save"])
+    assert calls == []
+
+
+def test_command_line_refuses_an_out_that_is_a_file(counting_cli, capsys):
+    folder, calls = counting_cli
+    (folder / "a-file").write_text("x")
+    line = refused(capsys, ["toy", "--seeds", "1", "--out", str(folder / "a-file")])
+    assert f"--out {folder / 'a-file'} is a file" in line
+    line = refused(capsys, ["toy", "--seeds", "1", "--out", str(folder / "a-file" / "below")])
+    assert f"{folder / 'a-file'} is a file" in line
+    line = refused(capsys, ["toy", "--merge", str(folder / "x.json"), "--out", str(folder / "a-file")])
+    assert "is a file" in line
+    assert calls == [] and (folder / "a-file").read_text() == "x"
+
+
+def test_models_named_twice_are_refused_by_run_too():
+    with pytest.raises(ValueError, match=r"\['m1'\] named more than once"):
+        bench.run(toy_benchmark(), seeds=[0], models=["m1", "m1"], log=None)
+
+
+def test_each_benchmark_has_its_own_help(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["ring", "--help"])
+    assert exit.value.code == 0
+    text = capsys.readouterr().out
+    ring = bench.get("ring")
+    assert ring.title in text and "rows of 'ring'" in text
+    for row in ring.models:
+        assert f"  {row}{' *' if row in ring.default_models else ''}\n" in text, row
+    for row in ring.references:
+        assert f"  {row}\n" in text
+    assert "--seeds N" in text and "--first-seed FIRST" in text
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    general = " ".join(capsys.readouterr().out.split())
+    assert "rows of '" not in general and "NAME --help lists its rows" in general
+    # the seed options say what they do, --first-seed included
+    assert "FIRST .. FIRST+N-1" in general and "the first seed (default 0)" in general
+
+
+def test_shared_preparation_is_done_once_and_charged_to_no_row(tmp_path):
+    import time
+
+    prepared = []
+
+    def prepare(device):
+        prepared.append(device)
+        time.sleep(0.3)
+
+    toy = dataclasses.replace(toy_benchmark(), prepare=prepare)
+    lines = []
+    summary = bench.run(toy, seeds=[0, 1], out=tmp_path, log=lines.append)
+    assert prepared == [torch.device("cpu")]
+    assert all(r["seconds"] < 0.2 for r in summary["runs"]), summary["runs"]
+    assert any("not counted in any row" in line for line in lines)
+    bench.run(toy, seeds=[0, 1], out=tmp_path, log=None, resume=True)  # nothing left to run: nothing to prepare
+    assert len(prepared) == 1
+    from genlab.bench import digits, fashion, stacked
+    assert all(b.BENCHMARK.prepare is not None for b in (digits, fashion, stacked))
+
+
+def test_progress_bar_names_the_row_and_seed_and_is_quiet_off_a_terminal(tmp_path, capsys, monkeypatch):
+    bench.run(toy_benchmark(), seeds=[0, 1], models=["m1", "m2"], log=None, progress=True)
+    err = capsys.readouterr().err
+    assert "toy: m2, seed 1" in err and "6/6" in err
+    monkeypatch.delenv("CI", raising=False)
+    bench.run(toy_benchmark(), seeds=[0], log=None)  # stderr is not a terminal here
+    assert capsys.readouterr().err == ""
+
+
+def test_one_seed_table_claims_no_error_and_csv_keeps_the_table_order(tmp_path):
+    summary = bench.run(toy_benchmark(), seeds=[4], models=["m2", "m1"], out=tmp_path, log=None)
+    table = bench.format_table(summary)
+    assert "one run per row, seed 4" in table and "standard error" not in table
+    assert "mean ± standard error of the mean over seeds [3, 4]" in bench.format_table(
+        bench.run(toy_benchmark(), seeds=[3, 4], log=None))
+    rows = [line.split(",")[0] for line in (tmp_path / "toy.csv").read_text().splitlines()[1:]]
+    assert rows == ["truth", "m1", "m2"] == [r["row"] for r in summary["rows"]]
+
+
+def test_readme_reproduces_tables_on_one_thread():
+    """The committed tables were made with --threads 1; every command that computes a row says so."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    commands = [line for line in readme.splitlines() if "-m genlab.bench " in line]
+    computing = [c for c in commands if "--merge" not in c and "--list" not in c and "--help" not in c]
+    assert computing, "no benchmark command in the README"
+    assert all("--threads 1" in c for c in computing), [c for c in computing if "--threads 1" not in c]
+
+
 def test_digit_bigan_rows_score_their_encoders_against_the_pixel_floor(monkeypatch):
     from genlab.bench import digits
 

@@ -8,7 +8,11 @@ inspect the HTML that was produced.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
+import inspect
 import json
+import os
 import re
 import subprocess
 import sys
@@ -18,6 +22,8 @@ from urllib.parse import urlparse
 
 import pytest
 import yaml
+
+import genlab
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -292,7 +298,16 @@ def test_chapter1_images_exist(html):
 # the notebooks' install cell
 
 
-_GIT_URL = re.compile(r"git\+(https?://[^\s\"'@#]+)")
+_GIT_URL = re.compile(r"git\+(https?://[^\s\"'@#]+)(?:@([^\s\"'#]+))?")
+
+
+def _install_call(tree: ast.AST) -> ast.Call | None:
+    """The cell's `subprocess.run([...])` call, or None."""
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run"
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "subprocess"):
+            return node
+    return None
 
 
 def _install_cell_problem(nb: Path) -> str | None:
@@ -307,22 +322,37 @@ def _install_cell_problem(nb: Path) -> str | None:
         return "does not try `import genlab`"
     if not any(ln.startswith("except ImportError") for ln in lines):
         return "does not fall back on ImportError"
-    if "pip install" not in src:
-        return "does not pip-install genlab"
-    if 'os.environ.get("GENLAB_SOURCE"' not in src or "{GENLAB_SOURCE}" not in src:
+    try:
+        tree = ast.parse(src)
+    except SyntaxError:
+        return "is not plain Python (an IPython magic or shell escape hands GENLAB_SOURCE to a shell)"
+    if 'os.environ.get("GENLAB_SOURCE"' not in src:
         return "does not let GENLAB_SOURCE name the package's source"
+    call = _install_call(tree)
+    if call is None or not call.args or not isinstance(call.args[0], ast.List):
+        return "does not run pip through subprocess.run([...]) with a list of arguments"
+    args = call.args[0].elts
+    words = [a.value if isinstance(a, ast.Constant) else None for a in args]
+    if words[1:4] != ["-m", "pip", "install"] or ast.unparse(args[0]) != "sys.executable":
+        return "does not run `sys.executable -m pip install`"
+    if not (isinstance(args[-1], ast.Name) and args[-1].id == "GENLAB_SOURCE"):
+        return "does not pass GENLAB_SOURCE to pip as one argument of its own"
+    if any(k.arg == "shell" for k in call.keywords) or "os.system" in src or "os.popen" in src:
+        return "hands the command to a shell"
     urls = _GIT_URL.findall(src)
     if not urls:
         return "has no git+<url> to install from"
-    for url in urls:
+    for url, ref in urls:
         url = url.rstrip("/")
         url = url[:-4] if url.endswith(".git") else url
         if url != REPO_URL:
             return f"installs from {url}, but _config.yml says {REPO_URL}"
+        if ref != f"v{genlab.__version__}":
+            return f"installs the release {ref or '(none: the main branch)'}, but genlab is {genlab.__version__}: run scripts/release.py"
     return None
 
 
-def test_install_cell_uses_the_configured_repository():
+def test_install_cell_uses_the_configured_repository_and_the_package_version():
     notebooks = _notebooks()
     assert notebooks, "no notebooks under book/"
     problems = {
@@ -331,36 +361,97 @@ def test_install_cell_uses_the_configured_repository():
         if (why := _install_cell_problem(nb)) is not None
     }
     assert not problems, f"first code cell is not the install cell: {problems}"
+    # and exactly the cell scripts/release.py writes, for this version
+    expected = _release().install_cell(genlab.__version__)
+    differ = [nb.relative_to(ROOT).as_posix() for nb in notebooks
+              if _source_text(next(c for c in json.loads(nb.read_text(encoding="utf-8"))["cells"]
+                                   if c["cell_type"] == "code")) != expected]
+    assert not differ, f"install cells that differ from scripts/release.py's for {genlab.__version__}: {differ}"
+
+
+def _release():
+    spec = importlib.util.spec_from_file_location("release", ROOT / "scripts" / "release.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _notebook(tmp_path: Path, source: str) -> Path:
+    path = tmp_path / f"nb{len(list(tmp_path.iterdir()))}.ipynb"
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": "# t"}]
+    if source:
+        cells.append({"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None})
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    return path
 
 
 def test_install_cell_check_itself(tmp_path):
-    """The checker accepts the documented cell and rejects a wrong URL."""
-    good = (
-        "try:\n"
-        "    import genlab\n"
-        "except ImportError:  # on Colab: install the book's package\n"
-        "    import os\n"
-        f'    GENLAB_SOURCE = os.environ.get("GENLAB_SOURCE", "genlab @ git+{REPO_URL}")\n'
-        '    %pip install -q "{GENLAB_SOURCE}"\n'
-        "    import genlab\n"
-    )
+    """The checker accepts the release's cell and rejects a wrong URL, version, shell or argument."""
+    good = _release().install_cell(genlab.__version__)
+    release = f"@v{genlab.__version__}"
 
-    def notebook(source: str) -> Path:
-        path = tmp_path / f"nb{len(list(tmp_path.iterdir()))}.ipynb"
-        cells = [{"cell_type": "markdown", "metadata": {}, "source": "# t"}]
-        if source:
-            cells.append({"cell_type": "code", "metadata": {}, "source": source,
-                          "outputs": [], "execution_count": None})
-        path.write_text(json.dumps({"cells": cells, "metadata": {},
-                                    "nbformat": 4, "nbformat_minor": 5}))
-        return path
+    def problem(source: str) -> str | None:
+        return _install_cell_problem(_notebook(tmp_path, source))
 
-    assert _install_cell_problem(notebook(good)) is None
-    assert _install_cell_problem(notebook("")) is None
-    assert _install_cell_problem(notebook(good.replace(REPO_URL, REPO_URL + "@main"))) is None
-    assert _install_cell_problem(notebook(good.replace(REPO_URL, "https://github.com/x/y")))
-    assert _install_cell_problem(notebook("import genlab\n"))
-    assert "GENLAB_SOURCE" in _install_cell_problem(notebook(good.replace('"{GENLAB_SOURCE}"', f'"genlab @ git+{REPO_URL}"')))
+    assert problem(good) is None
+    assert problem("") is None
+    assert "installs from https://github.com/x/y" in problem(good.replace(REPO_URL, "https://github.com/x/y"))
+    assert "the release v0.0.1" in problem(good.replace(release, "@v0.0.1"))
+    assert "main branch" in problem(good.replace(release, ""))
+    assert problem("import genlab\n")
+    # the cell of earlier versions: GENLAB_SOURCE interpolated into a %pip line, which IPython runs in a shell
+    old = (f'try:\n    import genlab\nexcept ImportError:\n    import os\n'
+           f'    GENLAB_SOURCE = os.environ.get("GENLAB_SOURCE", "genlab @ git+{REPO_URL}{release}")\n'
+           '    %pip install -q "{GENLAB_SOURCE}"\n    import genlab\n')
+    assert "not plain Python" in problem(old)
+    assert "shell" in problem(good.replace("check=True", "check=True, shell=True"))
+    assert "one argument" in problem(good.replace("GENLAB_SOURCE]", "*GENLAB_SOURCE.split()]"))
+    assert "one argument" in problem(good.replace('"-q", GENLAB_SOURCE]', '"-q", f"{GENLAB_SOURCE}", "-U"]'))
+    assert "subprocess.run" in problem(good.replace("subprocess.run([", "os.system(' '.join([").replace("check=True)", "))"))
+
+
+_HARNESS = """
+import json, subprocess, sys
+sys.modules["genlab"] = None  # as on Colab: genlab is not importable
+calls, real_run = [], subprocess.run
+def run(args, *more, **options):
+    calls.append({"args": list(args) if isinstance(args, (list, tuple)) else args, "shell": options.get("shell", False)})
+    return real_run(args, *more, **options) if sys.argv[2] == "real" else None
+subprocess.run = run
+try:
+    exec(compile(open(sys.argv[1]).read(), "install cell", "exec"), {})
+    outcome = "ok"
+except BaseException as err:
+    outcome = type(err).__name__
+print(json.dumps({"calls": calls, "outcome": outcome}))
+"""
+
+
+def _run_install_cell(tmp_path: Path, source: str, value: str, mode: str) -> dict:
+    cell, harness = tmp_path / "cell.py", tmp_path / "harness.py"
+    cell.write_text(source)
+    harness.write_text(_HARNESS)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"GENLAB_SOURCE": value}
+    done = subprocess.run([sys.executable, str(harness), str(cell), mode], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_install_cell_hands_genlab_source_to_pip_as_one_argument(tmp_path):
+    """Run as Python, the first cell of every notebook gives pip GENLAB_SOURCE whole and no shell
+    ever sees it: a value with a command in it is a (bad) package name to pip, nothing more."""
+    first = _source_text(next(c for c in json.loads(_notebooks()[0].read_text(encoding="utf-8"))["cells"]
+                              if c["cell_type"] == "code"))
+    hostile = "x$(touch INJECTED).whl; touch INJECTED2 `touch INJECTED3`"
+    recorded = _run_install_cell(tmp_path, first, hostile, "record")
+    assert recorded["outcome"] in ("ImportError", "ModuleNotFoundError")  # the import after the (recorded, not run) install
+    assert [c["args"] for c in recorded["calls"]] == [[sys.executable, "-m", "pip", "install", "-q", hostile]]
+    assert not any(c["shell"] for c in recorded["calls"])
+    # for real: pip refuses the name, the cell stops with pip's error, and nothing ran
+    real = _run_install_cell(tmp_path, first, hostile, "real")
+    assert real["outcome"] == "CalledProcessError"
+    assert not list(tmp_path.glob("INJECTED*")), "a command inside GENLAB_SOURCE ran"
 
 
 # --------------------------------------------------------------------------
@@ -405,3 +496,26 @@ def test_every_figure_is_captioned():
             if draws and not (cells[i + 1]["cell_type"] == "markdown" and following.startswith("*Figure")):
                 missing.append(f"{path.relative_to(BOOK)} cell {cell.get('id')}")
     assert not missing, f"figures without a caption cell after them: {missing}"
+
+
+# --------------------------------------------------------------------------
+# the API reference
+
+
+def test_api_page_documents_every_public_name(html):
+    from test_api import public_names
+
+    page = (html / "book" / "appendix" / "api.html").read_text(encoding="utf-8")
+    ids = set(re.findall(r'id="([^"]+)"', page))
+    expected = {(f"module-{name}" if inspect.ismodule(obj) else name) for name, obj in public_names().items()}
+    missing = sorted(expected - ids)
+    assert not missing, f"public names missing from the API page: {missing}"
+
+
+def test_glossary_links_into_the_api_page(html):
+    page = html / "book" / "appendix" / "notation.html"
+    api = set(re.findall(r'id="([^"]+)"', (html / "book" / "appendix" / "api.html").read_text(encoding="utf-8")))
+    links = [attrs.get("href", "") for tag, attrs in _tags(page) if tag == "a" and "api.html#" in attrs.get("href", "")]
+    assert len(links) >= 20, f"only {len(links)} links from the glossary into the API page"
+    broken = [link for link in links if link.split("#", 1)[1] not in api]
+    assert not broken, f"glossary links to no entry of the API page: {broken}"

@@ -177,3 +177,14 @@ def test_the_install_cell_does_not_count_towards_the_code_hash(tmp_path):
     changed = [*body[:2], ("code", "assert SEED >= 1")]
     assert sweep.code_hash(write_notebook(tmp_path / "c.ipynb", [("code", install), *changed], parameters=2)) != base
     assert sweep.is_install_cell(install) and not sweep.is_install_cell("import genlab\n")
+    # the cell that installs through pip as a subprocess (the book's own) is left out too, so
+    # replacing the one by the other stales no swept result
+    release = importlib.util.spec_from_file_location("release", ROOT / "scripts" / "release.py")
+    module = importlib.util.module_from_spec(release)
+    release.loader.exec_module(module)
+    cell = module.install_cell("9.9.9")
+    assert sweep.is_install_cell(cell) and '"pip", "install"' in cell
+    assert sweep.code_hash(write_notebook(tmp_path / "d.ipynb", [("code", cell), *body], parameters=2)) == base
+    for notebook in module.notebooks():
+        first = module.first_code_cell(json.loads(notebook.read_text(encoding="utf-8")))
+        assert sweep.is_install_cell("".join(first["source"])), notebook

@@ -224,3 +224,23 @@ def test_a_digits_trial_never_sees_the_held_out_half(monkeypatch):
         assert info == {"updates": 8} and math.isfinite(value) and value > 0 and reports[-1] == (8, value)
     assert [s for s, _ in reports] == [2, 4, 6, 8] * 2
     assert digits.BENCHMARK.tuning.direction == "minimize"
+
+
+def test_the_best_trial_is_chosen_within_the_budget_only(tmp_path):
+    result = tune.tune(tiny_tuning.BENCHMARK, ["A"], 6, tmp_path, **QUIET)
+    assert result["budget"] == 6
+    first = tune.export(tiny_tuning.BENCHMARK, tmp_path, ["A"], budget=3)
+    values = [t["value"] for t in first["rows"]["A"]["trials"][:3] if t["state"] == "COMPLETE"]
+    assert first["rows"]["A"]["best"]["value"] == max(values) and first["rows"]["A"]["best"]["trial"] < 3
+    assert tune.export(tiny_tuning.BENCHMARK, tmp_path, ["A"])["budget"] == 3  # the saved budget is kept
+    assert tune.load_best(tmp_path / "tiny-tuning.json")["A"]["trials"] == 3
+
+
+def test_a_trial_started_beyond_the_budget_is_not_counted(tmp_path):
+    tune.tune(tiny_tuning.BENCHMARK, ["B"], 3, tmp_path, **QUIET)
+    optuna = pytest.importorskip("optuna")
+    study = optuna.load_study(study_name="B", storage=tune._storage(tmp_path / "tiny-tuning.db"))
+    objective = tune._objective(tiny_tuning.BENCHMARK, "B", torch.device("cpu"), budget=3)
+    study.optimize(objective, n_trials=1, catch=(tune._OverBudget,))  # as a second worker arriving late would
+    assert study.trials[-1].state == optuna.trial.TrialState.FAIL
+    assert tune.export(tiny_tuning.BENCHMARK, tmp_path, ["B"], budget=3)["rows"]["B"]["finished"] == 3

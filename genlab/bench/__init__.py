@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import importlib
 
-from genlab.bench.common import Benchmark, Column, Published, format_table, load, run, save
+from genlab.bench.common import Benchmark, Column, Published, Recipe, format_table, load, run, save
 
-# CLI name -> (module, attribute)
+#: The benchmarks by command-line name: name -> (module, attribute holding its `Benchmark`).
 REGISTRY = {
     "ring": ("genlab.bench.toy2d", "RING"),
     "grid": ("genlab.bench.toy2d", "GRID"),
@@ -32,4 +32,4 @@ def get(name: str) -> Benchmark:
     return getattr(importlib.import_module(module), attr)
 
 
-__all__ = ["REGISTRY", "Benchmark", "Column", "Published", "format_table", "get", "load", "run", "save"]
+__all__ = ["REGISTRY", "Benchmark", "Column", "Published", "Recipe", "format_table", "get", "load", "run", "save"]

@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -131,6 +132,8 @@ class Benchmark:
 
     error: "se" reports the standard error of the mean over seeds (PacGAN's convention),
     "sd" the standard deviation (TimeGAN's).
+    prepare: one-off work that every row shares (training the scoring classifier, say), called
+    with the device before the first run so that no row's seconds include it.
     tuning: how its rows are tuned (`genlab.bench.search.Tuning`), None if they are not.
     tuned: row -> the settings a search chose for it ({"params": raw values, "trials", …}),
         filled by `with_tuned`; each adds a row "ROW, tuned".
@@ -145,6 +148,7 @@ class Benchmark:
     published: Sequence[Published] = ()
     error: str = "se"
     notes: Sequence[str] = ()
+    prepare: Callable[[torch.device], object] | None = None
     tuning: Tuning | None = None
     tuned: dict[str, dict] = field(default_factory=dict)
 
@@ -191,6 +195,7 @@ def run(
     references: bool = True,
     log: Callable[[str], None] | None = print,
     resume: bool = False,
+    progress: bool | None = None,
 ) -> dict:
     """Run the references and models over `seeds`; return the summary, optionally written to `out`.
 
@@ -203,6 +208,8 @@ def run(
     in out/<name>.json is kept: those of the rows and seeds asked for are not repeated, and
     those of other rows or seeds stay in the table (so a file grows one model or seed at a
     time). Saved runs of a row the benchmark no longer has are dropped, with a message.
+    progress: a tqdm bar over the (row, seed) runs to compute, naming the one in progress; by
+    default only on a terminal and never under CI, as in `fit`.
     """
     seeds = list(seeds)
     if not seeds:
@@ -211,6 +218,9 @@ def run(
     unknown = [m for m in models if m not in benchmark.models]
     if unknown:
         raise ValueError(f"unknown model(s) {unknown} for benchmark {benchmark.name!r}; choose from {list(benchmark.models)}")
+    twice = sorted({m for m in models if models.count(m) > 1})
+    if twice:
+        raise ValueError(f"model(s) {twice} named more than once; name each model once")
     device = torch.device(device)
     todo = [(name, "reference", fn) for name, fn in (benchmark.references.items() if references else [])]
     todo += [(name, "model", benchmark.models[name]) for name in models]
@@ -221,7 +231,11 @@ def run(
             raise ValueError("resume needs an output folder (out) to resume from")
         previous = Path(out) / f"{benchmark.name}.json"
         if previous.exists():
-            done = {(r["row"], r["seed"]): r for r in json.loads(previous.read_text())["runs"]}
+            saved = load(previous)
+            if saved["name"] != benchmark.name:
+                raise ValueError(f"{previous} holds results of benchmark {saved['name']!r}, not {benchmark.name!r}; "
+                                 "resume from a file of the same benchmark")
+            done = {(r["row"], r["seed"]): r for r in saved["runs"]}
     known = {**benchmark.references, **benchmark.models}
     gone = sorted({row for row, _ in done if row not in known})
     if gone and log:
@@ -230,12 +244,26 @@ def run(
     # saved runs outside this call (other rows, other seeds) are kept as they are
     runs = [r for (row, seed), r in done.items() if row in known and (row not in asked or seed not in seeds)]
     todo_all = _rows_in_order(benchmark, asked | {r["row"] for r in runs})
+    pending = [(name, seed) for seed in seeds for name, _, _ in todo if (name, seed) not in done]
+    if pending and benchmark.prepare is not None:
+        start = time.perf_counter()
+        benchmark.prepare(device)
+        if log:
+            log(f"  prepared what every row shares in {time.perf_counter() - start:.1f} s (not counted in any row)")
+    bar = None
+    if pending and (progress if progress is not None else sys.stderr.isatty() and not os.environ.get("CI")):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(pending), desc=benchmark.name, unit="run", dynamic_ncols=True)
+        log = bar.write if log is print else log  # printed lines go above the bar
     # Seed by seed, so that an interrupted benchmark leaves whole seeds behind.
     for seed in seeds:
         for name, kind, fn in todo:
             if (name, seed) in done:
                 runs.append(done[(name, seed)])
                 continue
+            if bar is not None:
+                bar.set_description(f"{benchmark.name}: {name}, seed {seed}")
             start, cpu_start = time.perf_counter(), time.process_time()
             values = fn(seed, device)
             seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
@@ -247,8 +275,12 @@ def run(
             if log:
                 shown = ", ".join(f"{c.key} {_fmt(c, values[c.key])}" for c in benchmark.columns)
                 log(f"  {name} seed {seed}: {shown} ({seconds:.1f} s)")
+            if bar is not None:
+                bar.update()
             if out is not None:
                 save(summarise(benchmark, _by_seed(runs, todo_all), seeds, device, todo_all), out)
+    if bar is not None:
+        bar.close()
 
     summary = summarise(benchmark, _by_seed(runs, todo_all), seeds, device, todo_all)
     if out is not None:
@@ -355,7 +387,12 @@ def format_table(summary: dict) -> str:
     def render(cells: list[str]) -> str:
         return "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(cells, widths)))
     error = "standard error of the mean" if summary["error"] == "se" else "standard deviation"
-    text = [summary["title"], f"mean {sign} {error} over seeds {summary['seeds']} on {summary['device']}", ""]
+    seeds = summary["seeds"]
+    if len(seeds) == 1:  # one run per row: no error to show
+        over = f"one run per row, seed {seeds[0]}, on {summary['device']}"
+    else:
+        over = f"mean {sign} {error} over seeds {seeds} on {summary['device']}"
+    text = [summary["title"], over, ""]
     text += [render(header), render(["-" * w for w in widths])] + [render(r) for r in lines]
     notes = [f"{p['model']}: {p['note']}" for p in summary["published"] if p["note"]] + summary["notes"]
     if notes:
@@ -372,7 +409,8 @@ def save(summary: dict, out: str | Path) -> tuple[Path, Path]:
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(sorted(summary["runs"], key=lambda r: (r["seed"], r["row"])))
+    order = {row["row"]: i for i, row in enumerate(summary["rows"])}  # the table's order, not the alphabet's
+    writer.writerows(sorted(summary["runs"], key=lambda r: (r["seed"], order.get(r["row"], len(order)), r["row"])))
     _atomic_write(csv_path, table.getvalue())
     _atomic_write(json_path, json.dumps(summary, indent=1, allow_nan=True) + "\n")
     return csv_path, json_path
@@ -386,8 +424,42 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def load(path: str | Path) -> dict:
-    """A summary written by `save` (path to the .json file, or to the folder plus the benchmark name)."""
+    """A summary written by `save`, read from its NAME.json file and checked.
+
+    Raises FileNotFoundError when there is no such file, and ValueError, naming the file and
+    what is wrong with it, when it is a folder, not JSON, or not a summary (no `runs`, a run
+    without its row, or a seed that is not a whole number...).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no benchmark results at {path}; regenerate them with `python -m genlab.bench NAME --out DIR`")
-    return json.loads(path.read_text())
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; name the NAME.json file inside it")
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not a benchmark results file: it is not valid JSON ({err})") from None
+    problem = _summary_problem(summary)
+    if problem:
+        raise ValueError(f"{path} is not a benchmark results file: {problem}")
+    return summary
+
+
+def _summary_problem(summary) -> str | None:
+    """What keeps `summary` (read from JSON) from being one that `save` wrote, or None."""
+    if not isinstance(summary, dict):
+        return f"it holds a JSON {type(summary).__name__}, not an object with the keys 'name' and 'runs'"
+    for key, kind in (("name", str), ("runs", list), ("columns", list)):
+        if not isinstance(summary.get(key), kind):
+            return f"{key!r} is missing or not a {kind.__name__}" if key in summary else f"it has no {key!r}"
+    number = (int, float)
+    for i, r in enumerate(summary["runs"]):
+        if not isinstance(r, dict):
+            return f"run {i} is a {type(r).__name__}, not an object"
+        if not isinstance(r.get("row"), str):
+            return f"run {i} has no row name ('row')"
+        if type(r.get("seed")) is not int:
+            return f"run {i} ({r['row']}) has the seed {r.get('seed')!r}; a seed is a whole number"
+        if not isinstance(r.get("seconds"), number) or isinstance(r.get("seconds"), bool):
+            return f"run {i} ({r['row']}, seed {r['seed']}) has no number of seconds"
+    return None

@@ -204,6 +204,7 @@ def space_as_dict(space: Space) -> dict[str, dict]:
 
 
 def check_rows(tuning: Tuning, rows: Sequence[str]) -> None:
+    """Raise ValueError naming the rows of `rows` that declare no search space."""
     unknown = [r for r in rows if r not in tuning.spaces]
     if unknown:
         raise ValueError(f"no search space for row(s) {unknown}; tunable rows: {list(tuning.spaces)}")

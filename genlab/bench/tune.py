@@ -161,11 +161,19 @@ def _finished(study) -> int:
     return sum(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) for t in study.trials)
 
 
-def _objective(benchmark: Benchmark, row: str, device: torch.device):
+class _OverBudget(Exception):
+    """A trial started while the budget was already taken by earlier ones (two workers asked at once)."""
+
+
+def _objective(benchmark: Benchmark, row: str, device: torch.device, budget: int):
     optuna = _optuna()
     tuning: Tuning = benchmark.tuning
+    counted = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
 
     def objective(trial) -> float:
+        earlier = [t for t in trial.study.get_trials(deepcopy=False, states=counted) if t.number < trial.number]
+        if len(earlier) >= budget:  # recorded as failed, never counted: every row gets exactly `budget` trials
+            raise _OverBudget(f"{row}: trial {trial.number} is beyond the budget of {budget}")
         space = tuning.spaces[row]
         raw = {}
         for name, dist in space.items():
@@ -208,10 +216,10 @@ def _work(ref: tuple[str, str], row: str, trials: int, db: str, device: str, thr
     torch.set_num_threads(threads)
     benchmark = getattr(importlib.import_module(ref[0]), ref[1])
     study = _study(benchmark, row, Path(db), create=False, worker=worker)
-    objective = _objective(benchmark, row, torch.device(device))
+    objective = _objective(benchmark, row, torch.device(device), trials)
 
     def export_now(study, trial) -> None:
-        export(benchmark, Path(out), rows)
+        export(benchmark, Path(out), rows, budget=trials)
         if _finished(study) >= trials:
             study.stop()
 
@@ -222,7 +230,7 @@ def _work(ref: tuple[str, str], row: str, trials: int, db: str, device: str, thr
         if finished + running >= trials:  # the last trials are another worker's: wait for them
             time.sleep(5)
             continue
-        study.optimize(objective, n_trials=1, callbacks=[export_now], gc_after_trial=False)
+        study.optimize(objective, n_trials=1, callbacks=[export_now], gc_after_trial=False, catch=(_OverBudget,))
 
 
 def tune(
@@ -275,9 +283,9 @@ def tune(
             if failed:
                 raise RuntimeError(f"{row}: {len(failed)} worker(s) failed (exit codes {failed}); "
                                    "run the same command again to resume the search")
-        best = export(benchmark, out, all_rows)["rows"][row]["best"]
+        best = export(benchmark, out, all_rows, budget=trials)["rows"][row]["best"]
         log(f"{row}: best objective {best['value']:.4f} (trial {best['trial']}) with {best['settings']}")
-    return export(benchmark, out, all_rows)
+    return export(benchmark, out, all_rows, budget=trials)
 
 
 def _rows_in(db: Path) -> list[str]:
@@ -287,12 +295,18 @@ def _rows_in(db: Path) -> list[str]:
     return [s.study_name for s in optuna.get_all_study_summaries(storage=_storage(db))]
 
 
-def export(benchmark: Benchmark, out: Path, rows: Sequence[str] | None = None) -> dict:
-    """Write out/NAME-tuning.json and .csv from the study database; return the JSON's content."""
+def export(benchmark: Benchmark, out: Path, rows: Sequence[str] | None = None, budget: int | None = None) -> dict:
+    """Write out/NAME-tuning.json and .csv from the study database; return the JSON's content.
+
+    budget: the number of finished trials each row is given; the best of a row is chosen among its
+    first `budget` finished trials only (None: the budget saved in the export, else all of them).
+    """
     optuna = _optuna()
     where = paths(out, benchmark.name)
     rows = list(rows) if rows is not None else _rows_in(where["db"])
-    result = {"benchmark": benchmark.name, "objective": benchmark.tuning.description,
+    if budget is None and where["json"].is_file():
+        budget = json.loads(where["json"].read_text()).get("budget")
+    result = {"benchmark": benchmark.name, "budget": budget, "objective": benchmark.tuning.description,
               "direction": benchmark.tuning.direction, "protocol": PROTOCOL, "rows": {}}
     lines = []
     for row in rows:
@@ -310,7 +324,9 @@ def export(benchmark: Benchmark, out: Path, rows: Sequence[str] | None = None) -
             records.append(record)
             lines.append({"row": row, **{k: v for k, v in record.items() if k not in ("params", "intermediate")},
                           "params": json.dumps(t.params, sort_keys=True)})
-        complete = [r for r in records if r["state"] == "COMPLETE"]
+        finished = [r for r in records if r["state"] in ("COMPLETE", "PRUNED")]
+        within = {r["trial"] for r in finished[:budget]} if budget is not None else {r["trial"] for r in finished}
+        complete = [r for r in records if r["state"] == "COMPLETE" and r["trial"] in within]
         best = None
         if complete:
             pick = (max if benchmark.tuning.direction == "maximize" else min)(complete, key=lambda r: r["value"])
@@ -358,7 +374,8 @@ def load_best(path: str | Path, rows: Sequence[str] | None = None) -> dict[str, 
         if entry.get("best") is None:
             continue
         chosen[row] = {"params": entry["best"]["params"], "value": entry["best"]["value"],
-                       "trial": entry["best"]["trial"], "trials": entry["finished"], "export": str(path)}
+                       "trial": entry["best"]["trial"], "trials": min(entry["finished"], data.get("budget") or entry["finished"]),
+                       "export": str(path)}
     return chosen
 
 
@@ -392,6 +409,7 @@ def plot_search(export: dict, ax=None, rows: Sequence[str] | None = None):
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The command line `python -m genlab.bench tune NAME --models … --trials N --out DIR` (see the module)."""
     parser = argparse.ArgumentParser(prog="python -m genlab.bench tune", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("benchmark", choices=sorted(REGISTRY))

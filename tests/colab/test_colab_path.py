@@ -5,7 +5,8 @@ Colab gives a notebook a Python with torch and a Jupyter kernel and nothing of t
 notebook's first code cell must then install genlab and every dependency it declares. Here:
 
 1. genlab's wheel and sdist are built from a copy of the package (`setuptools.build_meta`, the
-   backend pyproject.toml names), and both must carry the package data;
+   backend pyproject.toml names), both must carry the package data, pass `twine check` and
+   carry the metadata the package index shows (version, links, classifiers, the README);
 2. in one fresh virtual environment with only torch and the wheel, `import genlab` and a short
    `fit` must work — nothing beyond the declared dependencies is needed;
 3. in another with only torch, ipykernel and nbclient, one notebook of every chapter runs from
@@ -18,6 +19,7 @@ when it can). Run by `make test-colab`, part of `make test`.
 
 from __future__ import annotations
 
+import email
 import json
 import os
 import shutil
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
@@ -44,6 +47,7 @@ NOTEBOOKS = [
     "07_combining/applications.ipynb",
     "appendix/performance.ipynb",
 ]
+CONFIG_URL = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]["url"].rstrip("/")
 TORCH = f"torch=={torch.__version__.split('+')[0]}"  # the same release as the test's own, CPU build here
 
 
@@ -89,6 +93,27 @@ def test_wheel_and_sdist_carry_the_package_and_its_data(dist):
         assert name in wheel_names, f"{name} missing from the wheel"
         assert any(n.endswith("/" + name) for n in sdist_names), f"{name} missing from the sdist"
     assert not any("tests/" in n or n.startswith("book/") for n in wheel_names)
+
+
+def test_twine_check_passes_and_the_metadata_is_complete(dist):
+    """What the package index would show: a valid description, the links, the classifiers, the version."""
+    out = run(sys.executable, "-m", "twine", "check", "--strict", dist["wheel"], dist["sdist"])
+    assert out.count("PASSED") == 2, out
+    with zipfile.ZipFile(dist["wheel"]) as wheel:
+        name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = email.message_from_string(wheel.read(name).decode("utf-8"))
+    import genlab
+
+    assert metadata["Version"] == genlab.__version__
+    assert metadata["Description-Content-Type"] == "text/markdown"
+    assert metadata.get_payload().strip() == (ROOT / "README.md").read_text(encoding="utf-8").strip()
+    urls = dict(u.split(", ", 1) for u in metadata.get_all("Project-URL"))
+    assert set(urls) >= {"Homepage", "Documentation", "Source", "Changelog"}, urls
+    assert urls["Source"] == CONFIG_URL
+    classifiers = metadata.get_all("Classifier")
+    python = metadata["Requires-Python"].removeprefix(">=")
+    assert f"Programming Language :: Python :: {python}" in classifiers, (python, classifiers)
+    assert any(c.startswith("Topic ::") for c in classifiers) and any(c.startswith("Intended Audience ::") for c in classifiers)
 
 
 def test_import_needs_only_the_declared_dependencies(dist, tmp_path):

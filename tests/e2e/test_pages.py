@@ -110,3 +110,20 @@ def test_each_check_catches_its_fault(browser, base_url_for, tmp_path):
     assert checks.colab_problems(site, pages[1], COLAB, None) == []
     assert any("px wide on a 390 px phone" in p for p in checks.phone_problems(site, broken))
     assert checks.execution_problems(site, broken) == ["0 execution lines, expected one"]
+
+
+def test_the_api_page_shows_every_public_name_and_the_glossary_reaches_it(site):
+    """In the browser: an entry (anchor) per public name on the API page, typeset signatures,
+    and the glossary's links landing on those entries."""
+    from test_api import public_names
+
+    api = next(p for p in PAGES if p.path == "book/appendix/api.html")
+    ids = site.ids(api.path)
+    expected = {f"module-{name}" if type(obj).__name__ == "module" else name for name, obj in public_names().items()}
+    assert not expected - ids, f"public names without an entry on the API page: {sorted(expected - ids)}"
+    prose = site.visit(api).facts["prose"]
+    assert "only rank 0 writes checkpoints" in " ".join(prose.split())  # fit's docstring, as text
+    notation = next(p for p in PAGES if p.path == "book/appendix/notation.html")
+    into_api = [url for url in site.visit(notation).facts["links"] if "/appendix/api.html#" in url]
+    assert len(into_api) >= 20, into_api
+    assert all(url.partition("#")[2] in ids for url in into_api)
