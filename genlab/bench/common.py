@@ -411,14 +411,15 @@ def save(summary: dict, out: str | Path) -> tuple[Path, Path]:
     writer.writeheader()
     order = {row["row"]: i for i, row in enumerate(summary["rows"])}  # the table's order, not the alphabet's
     writer.writerows(sorted(summary["runs"], key=lambda r: (r["seed"], order.get(r["row"], len(order)), r["row"])))
-    _atomic_write(csv_path, table.getvalue())
-    _atomic_write(json_path, json.dumps(summary, indent=1, allow_nan=True) + "\n")
+    atomic_write(csv_path, table.getvalue())
+    atomic_write(json_path, json.dumps(summary, indent=1, allow_nan=True) + "\n")
     return csv_path, json_path
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename it over: never a half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp")
+def atomic_write(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path` (named by this process, so two writers never share one),
+    then rename it over: never a half-written file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
 

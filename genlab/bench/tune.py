@@ -26,7 +26,6 @@ import io
 import json
 import math
 import multiprocessing
-import os
 import time
 import warnings
 from collections.abc import Sequence
@@ -35,7 +34,7 @@ from pathlib import Path
 import torch
 
 from genlab.bench import REGISTRY, get
-from genlab.bench.common import Benchmark
+from genlab.bench.common import Benchmark, atomic_write
 from genlab.bench.search import (TUNING_SEED, Pruned, Tuning, check_rows, decode, defaults, space_as_dict,
                                  tuned_name)
 
@@ -341,20 +340,14 @@ def export(benchmark: Benchmark, out: Path, rows: Sequence[str] | None = None, b
             "trials": records,
             "best": best,
         }
-    _write(where["json"], json.dumps(result, indent=1) + "\n")
+    atomic_write(where["json"], json.dumps(result, indent=1) + "\n")
     table = io.StringIO()
     keys = ["row", "trial", "state", "value", "seed", "default", "cpu_seconds", "updates", "params"]
     writer = csv.DictWriter(table, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(lines)
-    _write(where["csv"], table.getvalue())
+    atomic_write(where["csv"], table.getvalue())
     return result
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def load_best(path: str | Path, rows: Sequence[str] | None = None) -> dict[str, dict]:
