@@ -46,7 +46,7 @@ def test_tables_of_one_benchmark_in_two_folders_are_joined(tmp_path):
         load_tables(tmp_path / "missing")
 
 
-def test_rows_by_family_best_marked_with_ties_within_the_error():
+def test_rows_by_family_best_marked_with_ties_the_test_cannot_separate():
     tables = {
         "ring": summary("ring", [("true data", "reference", 10, {"modes": (8.0, 0.0)}),
                                  ("AAE", "model", 10, {"modes": (7.0, 0.5)}),
@@ -56,12 +56,18 @@ def test_rows_by_family_best_marked_with_ties_within_the_error():
                                    ("SequenceVAE", "model", 10, {"bpc": (2.7, 0.01)}),
                                    ("GAN", "model", 10, {"bpc": (math.nan, math.nan)})]),
     }
+    # the per-seed values the book's test reads: VAE level with GAN, AAE clearly below, CharRNN clearly above
+    per_seed = {("ring", "GAN", "modes"): [7, 8] * 5, ("ring", "VAE", "modes"): [7, 8, 7, 7, 8, 7, 8, 7, 8, 7],
+                ("ring", "AAE", "modes"): [7] * 10, ("names", "CharRNN", "bpc"): [2.79, 2.81] * 5,
+                ("names", "SequenceVAE", "bpc"): [2.69, 2.71] * 5}
+    for (name, row, key), values in per_seed.items():
+        tables[name]["runs"] += [{"row": row, "seed": seed, key: v} for seed, v in enumerate(values)]
     figures = [Figure("ring", "modes", "modes", "higher"), Figure("names", "bpc", "bpc", "lower")]
     table = comparison(tables, figures)
     assert [(r["row"], r["family"]) for r in table["models"]] == [
         ("GAN", "GAN"), ("VAE", "VAE"), ("CharRNN", "RNN"), ("AAE", "VAE × GAN"), ("SequenceVAE", "VAE × RNN")]
     best = {r["row"]: r.get("best", []) for r in table["models"]}
-    assert best == {"GAN": ["modes"], "VAE": ["modes"], "CharRNN": [], "AAE": [], "SequenceVAE": ["bpc"]}  # VAE within GAN's ±0.2
+    assert best == {"GAN": ["modes"], "VAE": ["modes"], "CharRNN": [], "AAE": [], "SequenceVAE": ["bpc"]}  # the test does not separate VAE from GAN
     assert "bpc" not in next(r for r in table["models"] if r["row"] == "GAN")["values"]  # NaN: no cell
     assert [r["row"] for r in table["references"]] == ["true data (ring)"]
     assert table["errors"] == {"se": ["ring"], "sd": ["names"]}

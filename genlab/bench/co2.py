@@ -121,7 +121,7 @@ BENCHMARK = Benchmark(
     models={name: _row(name) for name in RECIPES},
     default_models=list(RECIPES),
     references={"real (training period)": score_training_period, "time steps shuffled": score_shuffled_steps},
-    error="sd",
+    error="se",
     notes=[
         "1,804 training windows, 434 held-out windows (stride 1, so neighbours share 23 of 24 weeks); "
         "each model samples 434 windows",

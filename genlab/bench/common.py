@@ -392,6 +392,8 @@ def format_table(summary: dict) -> str:
         over = f"one run per row, seed {seeds[0]}, on {summary['device']}"
     else:
         over = f"mean {sign} {error} over seeds {seeds} on {summary['device']}"
+        if any(v[1] is not None for p in summary["published"] for v in p["values"].values()):
+            over += f"; published rows: {sign} as their papers report it"
     text = [summary["title"], over, ""]
     text += [render(header), render(["-" * w for w in widths])] + [render(r) for r in lines]
     notes = [f"{p['model']}: {p['note']}" for p in summary["published"] if p["note"]] + summary["notes"]

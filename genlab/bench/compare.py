@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genlab.bench.common import Column
+from genlab.bench import stats
 
 # Chapter 6's stabilisers: one change each to the GAN (grid) or the DCGAN (digits).
 STABILISERS = ("GAN, hinge", "GAN, spectral norm", "GAN, TTUR", "GAN, R1",
@@ -128,6 +129,18 @@ def runs_by_row(table: dict) -> dict[str, list[dict]]:
     return out
 
 
+def _per_seed(runs: list[dict], key: str) -> list[float]:
+    return [float(r[key]) for r in runs if key in r and r[key] is not None and math.isfinite(float(r[key]))]
+
+
+def _not_shown_worse(values: list[float], best: list[float], better: str) -> bool:
+    """Whether the book's test (genlab.bench.stats.compare) leaves a row level with the best one: True when the
+    bootstrap interval of the difference of their means contains 0; a row with fewer than 2 seeds cannot be tested."""
+    if len(values) < 2 or len(best) < 2:
+        return False
+    return stats.compare(values, best, higher_is_better=better != "lower").verdict == stats.NOT_SHOWN
+
+
 def comparison(tables: dict[str, dict], figures: list[Figure] = FIGURES, skip: Iterable[str] = ABLATIONS) -> dict:
     """The comparison table: models (grouped by family), reference rows and published rows.
 
@@ -135,8 +148,8 @@ def comparison(tables: dict[str, dict], figures: list[Figure] = FIGURES, skip: I
 
     Returns {"figures": [...], "models": [...], "references": [...], "published": [...]}, each
     row {"row", "family" (models only), "values": {label: {"mean", "error", "n"} or None}}
-    and, for models, "best": the labels where the row is the best model (within its error of
-    the best mean counts, so a tie is shared).
+    and, for models, "best": the labels where the row is the best model, or one that the book's
+    test (`genlab.bench.stats.compare` on the per-seed values) does not show worse than the best.
     """
     missing = sorted({f.benchmark for f in figures} - set(tables))
     if missing:
@@ -173,10 +186,10 @@ def comparison(tables: dict[str, dict], figures: list[Figure] = FIGURES, skip: I
             continue
         sign = 1 if figure.better == "lower" else -1
         top = min(scored, key=lambda r: sign * r["values"][figure.label]["mean"])
-        best, spread = top["values"][figure.label]["mean"], top["values"][figure.label]["error"]
+        seeds = runs_by_row(tables[figure.benchmark])
+        best = _per_seed(seeds.get(top["row"], []), figure.key)
         for r in scored:
-            gap = sign * (r["values"][figure.label]["mean"] - best)
-            if r is top or (not math.isnan(spread) and gap <= spread):
+            if r is top or _not_shown_worse(_per_seed(seeds.get(r["row"], []), figure.key), best, figure.better):
                 r.setdefault("best", []).append(figure.label)
     errors = {}
     for figure in figures:
@@ -216,7 +229,8 @@ def format_comparison(table: dict, tables: dict[str, dict] | None = None, markdo
     words = {"sd": "standard deviation over seeds", "se": "standard error of the mean over seeds",
              "mixed": "standard deviation or standard error, as each row's page says"}
     note = "± " + "; ".join(f"{words.get(kind, kind)} for {', '.join(names)}" for kind, names in table["errors"].items())
-    note += "; * the best model, or within its ± of the best"
+    note += ("; * the best model, and every model the book's test does not show worse than it (the 95 % bootstrap "
+             "interval of the difference of means over seeds contains 0)")
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(cells) + " |" for cells in lines]

@@ -100,7 +100,7 @@ BENCHMARK = Benchmark(
     models={"RCGAN": train_and_score_rcgan},
     default_models=["RCGAN"],
     references={"real (TRTR)": real_rows},
-    error="sd",
+    error="se",
     notes=[
         "an analogue of RCGAN's MNIST-as-sequences experiment (Esteban et al., 2017), not a reproduction: "
         "8×8 digits, 898 training sequences",

@@ -252,7 +252,7 @@ BENCHMARK = Benchmark(
     # chapter 6's stabilisers and chapter 7's BiGAN / ALI: run them with --models
     default_models=[name for name in MODELS if name not in STABILISERS and name not in ("BiGAN", "ALI")],
     references={"real vs real": _real_vs_real},
-    error="sd",
+    error="se",
     tuning=Tuning(spaces=SPACES, recipes=RECIPES, objective=_objective, runner=_row, description=OBJECTIVE,
                   direction="minimize"),
     notes=[

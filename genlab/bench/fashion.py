@@ -132,7 +132,7 @@ BENCHMARK = Benchmark(
     models=MODELS,
     default_models=list(MODELS),
     references={"real vs real": _real_vs_real},
-    error="sd",
+    error="se",
     notes=[
         "train on 10,000 Fashion-MNIST training images (drawn with seed 0), score 2,000 samples against 2,000 "
         "held-out test images with the book's Fashion-MNIST classifier (Fréchet distance and k = 3 "

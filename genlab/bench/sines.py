@@ -260,8 +260,10 @@ BENCHMARK = Benchmark(
         *(Published(name, "Yoon et al. 2019, Table 4", {"discriminative": (value, None)})
           for name, value in zip(ABLATIONS, (0.193, 0.197, 0.048))),
     ],
-    error="sd",
+    error="se",
     notes=[
+        "± for genlab's rows: the standard error of the mean over seeds; for the published rows: the standard "
+        "deviation over runs that their papers report",
         "post-hoc networks: torch.nn.GRU, not TensorFlow 1's GRU cell (other gate formula and initial "
         "weights; with it the real-vs-real discriminative floor is about .009 here against .004 with the "
         "official code); batches of 128, Adam (lr 1e-3), 80/20 split, as the official code",
