@@ -170,6 +170,19 @@ def test_the_pages_show_what_the_committed_tables_decide_today():
         assert claims.render(claims.CLAIMS[key], tables, evidence=False) in reading[0], key
 
 
+RENDERING_PAGES = ("book/06_future/index.ipynb", "book/07_combining/comparison.ipynb", "book/08_summary/index.ipynb")
+
+
+@pytest.mark.parametrize("page", RENDERING_PAGES)
+def test_every_claim_a_page_cites_is_shown_there_as_the_tables_decide_it(page):
+    tables = claims.Tables(ROOT / "book")
+    shown = "\n".join(_markdown_outputs(ROOT / page))
+    cited = [key for key, claim in claims.CLAIMS.items() if page in claim.where]
+    assert cited, page
+    stale = [key for key in cited if claims.render(claims.CLAIMS[key], tables, evidence=False) not in shown]
+    assert not stale, f"{page} shows another text than the tables give for {stale}: re-execute it"
+
+
 def test_the_comparison_stars_follow_the_books_test():
     from genlab.bench.compare import Figure, comparison
 
