@@ -121,6 +121,8 @@ def _vae(**kwargs) -> Recipe:
     return Recipe(functools.partial(conv_vae, **kwargs), **VAE_RECIPE)
 
 
+GAMMAS = (0.01, 0.1, 10.0)  # the VAE-GAN row itself has γ = 1
+
 # Chapter 6's stabilisers, each one change to the DCGAN row, as on the grid (genlab.bench.toy2d).
 # WGAN-GP takes the paper's optimiser and 5 critic steps per update (each with a double backward),
 # so 500 updates cost about the DCGAN's 2,000.
@@ -141,6 +143,9 @@ RECIPES = {
     "BiGAN": Recipe(bigan, **GAN_RECIPE),
     "ALI": Recipe(functools.partial(bigan, stochastic_encoder=True), **GAN_RECIPE),
     **STABILISER_RECIPES,
+    # the VAE-GAN's γ varied (chapter 7): the weight of the feature reconstruction against the adversarial term
+    **{f"VAE-GAN, γ = {gamma:g}": Recipe(functools.partial(vaegan, gamma=gamma), **GAN_RECIPE)
+       for gamma in GAMMAS},
 }
 BERNOULLI = {"VAE", "CVAE"}  # trained on [0, 1], scored on decoder means
 
@@ -249,8 +254,9 @@ BENCHMARK = Benchmark(
         Column("class_kept", "G(E(x)) class % ↑", "{:.1f}", scale=100),
     ],
     models=MODELS,
-    # chapter 6's stabilisers and chapter 7's BiGAN / ALI: run them with --models
-    default_models=[name for name in MODELS if name not in STABILISERS and name not in ("BiGAN", "ALI")],
+    # chapter 6's stabilisers, chapter 7's BiGAN / ALI and the VAE-GAN's γ: run them with --models
+    default_models=[name for name in MODELS if name not in STABILISERS and name not in ("BiGAN", "ALI")
+                    and not name.startswith("VAE-GAN, γ")],
     references={"real vs real": _real_vs_real},
     error="se",
     tuning=Tuning(spaces=SPACES, recipes=RECIPES, objective=_objective, runner=_row, description=OBJECTIVE,
@@ -261,6 +267,8 @@ BENCHMARK = Benchmark(
         "sharpness: mean squared Laplacian over the real digits' (1 = as sharp as real; below 0.6 blurred, "
         "above 1.25 noisier than real)",
         "DCGAN, VAE-GAN, cGAN: 2,000 updates of 128; VAE, CVAE: 3,000 updates of 64, scored on decoder means",
+        "VAE-GAN, γ = 0.01 / 0.1 / 10 (chapter 7): the VAE-GAN row (γ = 1) with the weight of its feature-space "
+        "reconstruction against the adversarial term changed",
         "DCGAN, hinge / spectral norm / TTUR / R1 / WGAN-GP (chapter 6): the DCGAN with one change each; "
         "TTUR: learning rates 1e-4 for G, 4e-4 for D; R1: γ = 10; WGAN-GP: 500 updates of 5 critic steps, "
         "Adam(1e-4, 0.5, 0.9), λ = 10",
