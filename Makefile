@@ -143,7 +143,6 @@ tables: install
 	$(BIN)/python -m genlab.bench ring --seeds 10 --threads 1 --out book/05_analysis/results --overwrite
 	$(BIN)/python -m genlab.bench grid --seeds 10 --threads 1 --out book/05_analysis/results --overwrite
 	$(BIN)/python -m genlab.bench stacked-digits --seeds 3 --models DCGAN PacDCGAN2 VAE --threads 1 --out book/05_analysis/results --overwrite
-	$(BIN)/python -m genlab.bench sines --seeds 3 --threads 1 --out book/05_analysis/results --overwrite
 	$(BIN)/python benchmarks/wgan_budget.py --seeds 3 --out book/05_analysis/results/wgan_budget.json --overwrite
 	$(BIN)/python -m genlab.bench digits --seeds 10 --threads 1 --out book/07_combining/results --overwrite
 	$(BIN)/python -m genlab.bench fashion --seeds 3 --threads 1 --out book/07_combining/results --overwrite

@@ -208,6 +208,45 @@ def test_command_line_merges_jobs_run_side_by_side(toy_cli):
         main(["toy", "--merge", str(toy_cli / "a" / "toy.json")])  # no --out
 
 
+def test_resume_and_merge_write_every_column_for_every_run(toy_cli, monkeypatch, capsys):
+    """Runs kept from a file older than a column get the column as null (not measured), so every
+    run of the file written has the same keys; the summary's mean and n use the runs that have it."""
+    from genlab.bench import __main__ as cli
+    from genlab.bench.common import Column
+
+    main(["toy", "--seeds", "2", "--models", "m1", "--out", str(toy_cli / "old")])
+    old = toy_benchmark()
+    newer = dataclasses.replace(old, columns=[*old.columns, Column("c", "C", "{:.1f}")],
+                                models={"m1": lambda seed, device: {"a": seed, "b": 0.5, "c": 7.0}},
+                                references={"truth": lambda seed, device: {"a": 0.0, "b": 1.0, "c": math.nan}})
+    monkeypatch.setattr(cli, "get", lambda name: newer)
+    for argv in (["--seeds", "3", "--models", "m1", "--out", str(toy_cli / "old"), "--resume"],
+                 ["--merge", str(toy_cli / "old" / "toy.json"), "--out", str(toy_cli / "merged")]):
+        capsys.readouterr()
+        main(["toy", *argv])
+        folder = toy_cli / ("merged" if "--merge" in argv else "old")
+        summary = bench.load(folder / "toy.json")
+        assert len({frozenset(r) for r in summary["runs"]}) == 1 and "c" in summary["runs"][0]
+        assert [(r["row"], r["seed"], r["c"]) for r in summary["runs"] if r["seed"] < 2] == [
+            ("truth", 0, None), ("m1", 0, None), ("truth", 1, None), ("m1", 1, None)]
+        rows = {r["row"]: r for r in summary["rows"]}
+        assert rows["m1"]["n"] == 3 and rows["m1"]["c"] == {"mean": 7.0, "error": pytest.approx(math.nan, nan_ok=True), "n": 1}
+        assert rows["m1"]["a"]["n"] == 3 and rows["truth"]["c"]["n"] == 1 and math.isnan(rows["truth"]["c"]["mean"])
+        assert "7.0 (n = 1)" in capsys.readouterr().out  # the table says how many runs the mean is over
+        lines = (folder / "toy.csv").read_text().splitlines()
+        assert lines[0].endswith(",a,b,c") and sum(line.endswith(",") for line in lines) == 4  # null: an empty cell
+
+
+def test_summaries_leave_null_out_and_keep_nan():
+    from genlab.bench.common import complete_runs, measured
+
+    assert measured([1.0, None, 3.0]) == [1.0, 3.0]
+    assert math.isnan(bench.common.mean_and_error(measured([1.0, math.nan]))[0])  # asked for, and none: "–"
+    runs = complete_runs([{"row": "x", "seed": 0, "a": 1.0}, {"row": "x", "seed": 1, "b": 2.0}], ["a", "c"])
+    assert runs == [{"row": "x", "seed": 0, "a": 1.0, "b": None, "c": None},
+                    {"row": "x", "seed": 1, "b": 2.0, "a": None, "c": None}]
+
+
 @pytest.fixture
 def quick_recipes(monkeypatch):
     from genlab.bench import toy2d

@@ -174,6 +174,24 @@ class Benchmark:
             raise ValueError(f"default models {unknown} are not among the models {list(self.models)}")
 
 
+def measured(values: Iterable[float | None]) -> list[float]:
+    """The values that were measured: all but None (null in a results file, a run saved before
+    its column existed). NaN stays: a run that was asked for the figure and has none (a GAN's
+    likelihood, the spread of no high-quality sample) makes the mean NaN, shown "–"."""
+    return [v for v in values if v is not None]
+
+
+def complete_runs(runs: Sequence[dict], columns: Iterable[str] = ()) -> list[dict]:
+    """The runs of one file, each carrying every key that any of them carries and every column
+    in `columns`: a key a run lacks is added as None (null in the file), "not measured".
+
+    Runs kept from older files (by resume or merge) may predate a column or a cost record;
+    filled in here, every run of a file written by `save` has the same keys.
+    """
+    keys = list(dict.fromkeys([k for r in runs for k in r] + list(columns)))
+    return [{**r, **{k: None for k in keys if k not in r}} for r in runs]
+
+
 def mean_and_error(values: Sequence[float], kind: str = "se") -> tuple[float, float]:
     """Mean and its standard error ("se") or the sample standard deviation ("sd"); error nan for n = 1."""
     if not values:
@@ -202,7 +220,9 @@ def run(
     Returns a dict with the benchmark's name, title, error kind, columns, notes, the published
     rows, `runs` (one dict per (row, seed): row, kind, seed, seconds (wall), cpu_seconds (of
     this process, all its threads), updates (where the row reports them) and every column) and
-    `rows` (per row: kind "reference" or "model", n, mean and error per column, mean seconds).
+    `rows` (per row: kind "reference" or "model", n, and per column the mean, its error and the
+    number of runs that measured it (runs kept from a file that predates a column hold None for
+    it, and are left out of its mean); mean seconds).
     With `out`, writes out/<name>.csv (the runs) and out/<name>.json (everything) after every
     run, so an interrupted benchmark loses at most one run; with `resume`, every run already
     in out/<name>.json is kept: those of the rows and seeds asked for are not repeated, and
@@ -320,20 +340,25 @@ def _by_seed(runs: list[dict], todo: list) -> list[dict]:
 
 
 def summarise(benchmark: Benchmark, runs: list[dict], seeds: list[int], device: torch.device, todo: list) -> dict:
-    """The summary dict of `run` from the runs so far (rows without runs are left out)."""
+    """The summary dict of `run` from the runs so far (rows without runs are left out).
+
+    Every run of the summary carries the same keys and every column (`complete_runs`).
+    """
+    runs = complete_runs(runs, [c.key for c in benchmark.columns])
     rows = []
     for name, kind, _ in todo:
         mine = sorted((r for r in runs if r["row"] == name), key=lambda r: r["seed"])
         if not mine:
             continue
         row = {"row": name, "kind": kind, "n": len(mine), "seconds": mean_and_error([r["seconds"] for r in mine], "sd")[0]}
-        for key in ("cpu_seconds", "updates"):  # compute, where the runs measured it
-            if all(key in r for r in mine):
+        for key in ("cpu_seconds", "updates"):  # compute, where every run measured it
+            if all(r.get(key) is not None for r in mine):
                 row[key] = mean_and_error([r[key] for r in mine], "sd")[0]
         for c in benchmark.columns:
-            # a run saved before a column existed reports it as missing (shown "–")
-            mean, err = mean_and_error([r.get(c.key, math.nan) for r in mine], benchmark.error)
-            row[c.key] = {"mean": mean, "error": err}
+            # a run saved before a column existed holds None for it: left out, and n says so
+            values = measured(r[c.key] for r in mine)
+            mean, err = mean_and_error(values, benchmark.error) if values else (math.nan, math.nan)
+            row[c.key] = {"mean": mean, "error": err, "n": len(values)}
         rows.append(row)
 
     return {
@@ -370,7 +395,9 @@ def format_table(summary: dict) -> str:
         cells = [row["row"] + (" (reference)" if row["kind"] == "reference" else ""), str(row["n"])]
         for c in columns:
             m, e = row[c.key]["mean"], row[c.key]["error"]
-            cells.append(_fmt(c, m) + ("" if math.isnan(e) else f" {sign} {_fmt(c, e)}"))
+            n = row[c.key].get("n", row["n"])  # fewer runs measured it than the row has
+            cells.append(_fmt(c, m) + ("" if math.isnan(e) else f" {sign} {_fmt(c, e)}")
+                         + ("" if n == row["n"] or math.isnan(m) else f" (n = {n})"))
         cells.append(f"{row['seconds']:.1f}")
         lines.append(cells)
     for p in summary["published"]:

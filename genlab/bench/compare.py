@@ -171,7 +171,7 @@ def comparison(tables: dict[str, dict], figures: list[Figure] = FIGURES, skip: I
             entry = target.setdefault(name, {"row": name, "values": {}})
             if row["kind"] == "model":
                 entry["family"] = FAMILY_OF.get(row["row"], "other")
-            entry["values"][figure.label] = {"mean": value["mean"], "error": value["error"], "n": row["n"]}
+            entry["values"][figure.label] = {"mean": value["mean"], "error": value["error"], "n": value.get("n", row["n"])}
         for paper in table.get("published", []):
             if figure.key in paper["values"] and paper["model"] not in skip:
                 mean, error = paper["values"][figure.key]
