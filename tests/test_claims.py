@@ -94,6 +94,8 @@ def test_missing_evidence_is_named():
     tables = claims.Tables(ROOT / "book")
     with pytest.raises(KeyError, match="no runs of row 'Nope'"):
         tables.values(claims.DIGITS, "Nope", "recall")
+    with pytest.raises(KeyError, match="has no 'nll' on seeds"):  # null: a run made before the column existed
+        tables.values(claims.SINES, "true data", "nll")
     with pytest.raises(FileNotFoundError, match="make tables"):
         claims.Tables(ROOT / "nowhere").values("x.json", "a", "b")
     with pytest.raises(ValueError, match="no wording"):

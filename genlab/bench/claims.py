@@ -49,7 +49,7 @@ class Tables:
         if not runs:
             rows = sorted({r["row"] for r in self.table(name)["runs"]})
             raise KeyError(f"{name} has no runs of row {row!r}; its rows: {rows}")
-        missing = [r["seed"] for r in runs if column not in r]
+        missing = [r["seed"] for r in runs if r.get(column) is None]  # absent, or null: not measured
         if missing:
             raise KeyError(f"{name}: row {row!r} has no {column!r} on seeds {missing}")
         return [float(r[column]) for r in runs]
