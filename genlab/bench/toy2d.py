@@ -58,10 +58,11 @@ RECIPES = {
     # PacGAN (Lin et al., 2018): the same networks, the discriminator reading m samples at once.
     "PacGAN2": _recipe(GAN.mlp, **_GAN, pack=2),
     "PacGAN4": _recipe(GAN.mlp, **_GAN, pack=4),
-    # WGAN-GP with the paper's optimiser settings (Gulrajani et al., 2017, Algorithm 1:
-    # Adam(1e-4, 0.5, 0.9), 5 critic updates per generator update, λ = 10). Each update costs
-    # about five of the GAN's (five critic steps, each with a double backward for the penalty),
-    # so 1,500 updates take about the wall time of the GAN's 8,000: the same compute.
+    # WGAN-GP (Gulrajani et al., 2017): Algorithm 1's learning rate 1e-4, 5 critic updates per
+    # generator update and λ = 10, with the β = (0.5, 0.9) of the authors' toy script (Algorithm 1
+    # has β1 = 0). Each update costs about five of the GAN's (five critic steps, each with a double
+    # backward for the penalty), so 1,500 updates were meant to match the GAN's 8,000; the tables'
+    # s/seed columns say what each row actually took.
     "WGAN-GP": _recipe(GAN.mlp, hidden=128, depth=3, loss="wgan-gp", d_steps=5, lr=1e-4, betas=(0.5, 0.9), steps=1_500),
     # Chapter 6's stabilisers, each one change to the GAN row (run them with --models):
     # the hinge loss (Lim & Ye, 2017; Miyato et al., 2018); spectral normalisation of every
@@ -80,11 +81,11 @@ RECIPES = {
     "ALI": _recipe(BiGAN.mlp, latent_dim=2, hidden=128, depth=3, lr=5e-4, stochastic_encoder=True),
     # Maximum likelihood instead of a game: p(x, y) = p(x) p(y | x), each factor a mixture of
     # 10 Gaussians computed by chapter 4's recurrent model (a mixture density network, Bishop
-    # 1994; Graves 2013). 20,000 updates at a linearly decaying rate: about the GAN's wall time.
+    # 1994; Graves 2013). 20,000 updates at a linearly decaying rate (its seconds are in the table).
     # Chapter 6's outlook: a small DDPM (Ho et al., 2020) — the paper's 1,000 steps and linear
     # schedule, an MLP of the GAN's size reading the step's sinusoidal embedding. One update is
-    # half a GAN update (one network, one pass), so 16,000 updates at a linearly decaying rate
-    # take about the GAN's wall time.
+    # half a GAN update (one network, one pass): 16,000 updates at a linearly decaying rate
+    # (measured, it takes well under the GAN's seconds per seed: see the table).
     "DDPM": _recipe(DDPM.mlp, hidden=128, depth=3, lr=1e-3, steps=16_000, lr_decay="linear"),
     "MDN-RNN": _recipe(_point_rnn, hidden=64, components=10, lr=3e-3, clip_norm=None, steps=20_000,
                        lr_decay="linear"),
@@ -317,8 +318,9 @@ _PUBLISHED = {
 
 _NOTES = [
     "protocol differences: PacGAN trains 400 epochs (400,000 updates of batch 100 on a fixed set of 100,000 points) "
-    "with G 4x400 ReLU+BatchNorm and a 3x200 maxout D; genlab gives every row the same compute: 8,000 updates of "
-    "batch 256 (WGAN-GP: 1,500 updates of 5 critic steps each, about the same wall time), MLPs 3x128, on standardised data with a fresh minibatch every "
+    "with G 4x400 ReLU+BatchNorm and a 3x200 maxout D; genlab gives each row its own recipe — the GANs, VAE and "
+    "hybrids 8,000 updates of batch 256, WGAN-GP 1,500 updates of 5 critic steps each, the DDPM 16,000, the MDN-RNN "
+    "20,000 — so their compute differs (s/seed), MLPs 3x128, on standardised data with a fresh minibatch every "
     "step — same mixtures, same metric, same 2,500 samples. s/seed is wall time on one CPU thread",
     "spread: RMS distance of high-quality samples from their mode centre over that of true samples under the same "
     "3-std cut; 1.00 is right, below 1 means samples packed too tightly (high quality that is not quality). "
@@ -330,8 +332,8 @@ _NOTES = [
     "GAN, hinge / spectral norm / TTUR / R1 (chapter 6): the GAN row with one change each — the hinge loss; "
     "spectral normalisation of D; learning rates 1e-4 for G and 4e-4 for D; the R1 penalty, γ = 10",
     "DDPM (chapter 6): denoising diffusion, T = 1,000 steps of the linear schedule 1e-4 … 0.02, an MLP 3x128 "
-    "(SiLU) predicting the noise from the point and its step, 16,000 updates of 256 at a linearly decaying rate (about "
-    "the GAN's wall time); each sample takes 1,000 network calls",
+    "(SiLU) predicting the noise from the point and its step, 16,000 updates of 256 at a linearly decaying rate; "
+    "each sample takes 1,000 network calls",
     "GAN + DRS: the GAN row's model with discriminator rejection sampling (Azadi et al., 2019) — a different "
     "sampler, using only the model's own networks; its time is the sampling alone",
     "NLL: held-out negative log-likelihood in nats per point, exact for the true data and the MDN-RNN, an upper "
