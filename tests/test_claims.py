@@ -201,3 +201,15 @@ def test_the_comparison_stars_follow_the_books_test():
     out = comparison(tables, figures=[Figure("b", "score", "score", "higher")], skip=())
     starred = {row["row"] for row in out["models"] if "score" in row.get("best", [])}
     assert starred == {"best", "close"}
+
+
+def test_exercise_8_3_quotes_the_digits_table_and_a_verdict_it_gives():
+    """Chapter 8's third exercise picks the VAE-GAN by recall: its figures are the table's, and the test backs it."""
+    text = (ROOT / "book/08_summary/exercises.md").read_text()
+    solution = text[text.index("**3. Choosing between"):text.index("**4. Open experiment")]
+    tables = claims.Tables(ROOT / "book")
+    for row, column in (("CVAE", "precision"), ("CVAE", "recall"), ("VAE-GAN", "recall"), ("DCGAN", "recall"),
+                        ("VAE", "recall"), ("VAE-GAN", "precision")):
+        quoted = f"{tables.mean(claims.DIGITS, row, column):.2f}".removeprefix("0")
+        assert quoted in solution, (row, column, quoted)
+    assert claims.CLAIMS["vae-gan-recall"].decide(tables).verdict == claims.SUPPORTED
