@@ -584,3 +584,25 @@ def test_inversion_scores_of_a_perfect_inverse_are_at_the_floor():
     scores = digits.inversion_scores(model, x_train, y_train, x_held, y_held)
     floor = digits.BENCHMARK.references["real vs real"](0, torch.device("cpu"))
     assert scores == pytest.approx({"code_1nn": floor["code_1nn"], "class_kept": floor["class_kept"]})
+
+
+def test_a_goal_column_gets_median_quartiles_and_the_share_at_the_floor():
+    """Seeds that split into two groups: the mean describes neither, the median and the share at the goal do."""
+    columns = [bench.Column("score", "score ↓", "{:.3f}", goal=0.02)]
+    values = {"truth": [0.01, 0.0, 0.02], "split": [0.02, 0.03, 0.25, 0.28, 0.29]}
+
+    def runner(row):
+        return lambda seed, device: {"score": values[row][seed]}
+
+    toy = bench.Benchmark(name="toy-goal", title="t", columns=columns, models={"split": runner("split")},
+                          default_models=["split"], references={"truth": runner("truth")})
+    runs = [{"row": row, "kind": "reference" if row == "truth" else "model", "seed": seed, "seconds": 1.0,
+             "score": value} for row, vs in values.items() for seed, value in enumerate(vs)]
+    summary = bench.common.summarise(toy, runs, [0, 1, 2, 3, 4], torch.device("cpu"),
+                                     bench.common._rows_in_order(toy, set(values)))
+    split = next(r for r in summary["rows"] if r["row"] == "split")["score"]
+    assert split["bound"] == pytest.approx(0.03)  # the truth's mean, 0.01, plus the goal
+    assert split["share"] == pytest.approx(0.4) and split["median"] == pytest.approx(0.25)
+    assert (split["q1"], split["q3"]) == (pytest.approx(0.03), pytest.approx(0.28))
+    text = bench.format_table(summary)
+    assert "median [q1, q3]" in text and "≤ floor + 0.02, %" in text and "0.250 [0.030, 0.280]" in text

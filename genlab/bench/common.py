@@ -108,12 +108,18 @@ class Column:
 
     `scale` multiplies values for display only (100 shows fractions as percentages);
     files always store the unscaled values.
+    `goal`, for a column where lower is better and whose runs may split into groups (recurrent
+    GANs that reach the floor on some seeds and not on others): a run is at the goal when its
+    value is within `goal` of the floor, the mean of the first reference row that has the column.
+    The summary then gives each row's median, quartiles and share of seeds at the goal beside
+    its mean, and the table prints them.
     """
 
     key: str
     label: str
     fmt: str = "{:.3f}"
     scale: float = 1.0
+    goal: float | None = None
 
 
 @dataclass(frozen=True)
@@ -360,6 +366,9 @@ def summarise(benchmark: Benchmark, runs: list[dict], seeds: list[int], device: 
             mean, err = mean_and_error(values, benchmark.error) if values else (math.nan, math.nan)
             row[c.key] = {"mean": mean, "error": err, "n": len(values)}
         rows.append(row)
+    for c in benchmark.columns:
+        if c.goal is not None:
+            _describe_at_goal(c, rows, runs)
 
     return {
         "name": benchmark.name,
@@ -385,11 +394,35 @@ def _fmt(column: Column, value: float | None) -> str:
     return column.fmt.format(value * column.scale)
 
 
+def _describe_at_goal(column: Column, rows: list[dict], runs: list[dict]) -> None:
+    """Add median, quartiles and the share of seeds within `column.goal` of the floor to each row's entry."""
+    from genlab.bench.stats import describe  # the book's one statistic
+
+    floors = [r[column.key]["mean"] for r in rows if r["kind"] == "reference" and not math.isnan(r[column.key]["mean"])]
+    if not floors:
+        return
+    bound = floors[0] + column.goal
+    for row in rows:
+        values = measured(r[column.key] for r in runs if r["row"] == row["row"])
+        if not values or not all(math.isfinite(v) for v in values):
+            continue
+        d = describe(values, goal=lambda v: v <= bound)
+        row[column.key].update(median=d.median, q1=d.q1, q3=d.q3, share=d.share, bound=bound)
+
+
 def format_table(summary: dict) -> str:
     """The summary as a plain-text table: reference rows, genlab's rows, then the published ones."""
     columns = [Column(**c) for c in summary["columns"]]
     sign = "±"
-    header = ["", "n", *[c.label for c in columns], "s/seed"]
+    goals = {c.key: next((r[c.key]["bound"] for r in summary["rows"] if "bound" in r[c.key]), None)
+             for c in columns if c.goal is not None}
+    goals = {key: bound for key, bound in goals.items() if bound is not None}
+    header = ["", "n"]
+    for c in columns:
+        header.append(c.label)
+        if c.key in goals:
+            header += ["median [q1, q3]", f"≤ floor + {c.goal:g}, %"]
+    header.append("s/seed")
     lines = []
     for row in summary["rows"]:
         cells = [row["row"] + (" (reference)" if row["kind"] == "reference" else ""), str(row["n"])]
@@ -398,6 +431,10 @@ def format_table(summary: dict) -> str:
             n = row[c.key].get("n", row["n"])  # fewer runs measured it than the row has
             cells.append(_fmt(c, m) + ("" if math.isnan(e) else f" {sign} {_fmt(c, e)}")
                          + ("" if n == row["n"] or math.isnan(m) else f" (n = {n})"))
+            if c.key in goals:
+                entry = row[c.key]
+                cells += ([f"{_fmt(c, entry['median'])} [{_fmt(c, entry['q1'])}, {_fmt(c, entry['q3'])}]",
+                           f"{100 * entry['share']:.0f}"] if "share" in entry else ["", ""])
         cells.append(f"{row['seconds']:.1f}")
         lines.append(cells)
     for p in summary["published"]:
@@ -408,6 +445,8 @@ def format_table(summary: dict) -> str:
                 cells.append("")
             else:
                 cells.append(_fmt(c, v[0]) + ("" if v[1] is None else f" {sign} {_fmt(c, v[1])}"))
+            if c.key in goals:
+                cells += ["", ""]
         cells.append("")
         lines.append(cells)
     widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
@@ -421,6 +460,9 @@ def format_table(summary: dict) -> str:
         over = f"mean {sign} {error} over seeds {seeds} on {summary['device']}"
         if any(v[1] is not None for p in summary["published"] for v in p["values"].values()):
             over += f"; published rows: {sign} as their papers report it"
+    if goals:
+        over += ("; median [quartiles] and the share of seeds within a goal of the floor (the first reference "
+                 "row's mean) beside the columns whose seeds split into groups")
     text = [summary["title"], over, ""]
     text += [render(header), render(["-" * w for w in widths])] + [render(r) for r in lines]
     notes = [f"{p['model']}: {p['note']}" for p in summary["published"] if p["note"]] + summary["notes"]

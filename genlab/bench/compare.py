@@ -31,7 +31,7 @@ FAMILIES = {
     "GAN": ["GAN", "PacGAN2", "PacGAN4", "WGAN-GP", "GAN + DRS", "DCGAN", "PacDCGAN2", "cGAN", *STABILISERS],
     "VAE": ["VAE", "CVAE"],
     "RNN": ["CharRNN", "SequenceRNN", "MDN-RNN"],
-    "VAE × GAN": ["VAE-GAN", "AAE", "BiGAN", "ALI"],
+    "VAE × GAN": ["VAE-GAN", "AAE", "BiGAN", "ALI", "VAE-GAN, γ = 0.01", "VAE-GAN, γ = 0.1", "VAE-GAN, γ = 10"],
     "GAN × RNN": ["C-RNN-GAN", "RCGAN", "RCGAN, noise per sequence", "TimeGAN", "TimeGAN without supervised loss",
                   "TimeGAN without embedding", "TimeGAN without joint training"],
     "VAE × RNN": ["VRNN", "SequenceVAE", "SequenceVAE, KL annealing", "SequenceVAE, word dropout",
@@ -40,7 +40,8 @@ FAMILIES = {
 }
 FAMILY_OF = {model: family for family, models in FAMILIES.items() for model in models}
 # Rows that take a model apart rather than offer one: left out of the comparison by default.
-ABLATIONS = ("TimeGAN without supervised loss", "TimeGAN without embedding", "TimeGAN without joint training")
+ABLATIONS = ("TimeGAN without supervised loss", "TimeGAN without embedding", "TimeGAN without joint training",
+             "VAE-GAN, γ = 0.01", "VAE-GAN, γ = 0.1", "VAE-GAN, γ = 10")
 
 
 @dataclass(frozen=True)
