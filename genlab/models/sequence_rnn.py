@@ -45,7 +45,7 @@ def gaussian_nll(x: Tensor, mean: Tensor, log_scale: Tensor) -> Tensor:
 
     −log N(x; μ, σ²) = ½ ((x − μ)/σ)² + log σ + ½ log 2π, per feature (Bishop, 2006, eq. 1.46).
     """
-    return -gaussian_log_density(x, mean, log_scale).sum(dim=-1)
+    return -gaussian_log_density(x, mean, logvar=2 * log_scale).sum(dim=-1)  # log σ² = 2 log σ
 
 
 class SequenceRNN(GenerativeModel):

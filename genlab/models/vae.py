@@ -166,7 +166,8 @@ class VAE(GenerativeModel):
     def log_likelihood_terms(self, x: Tensor, decoded: Tensor) -> Tensor:
         """log p(x_j|z) for every entry j of x, (B, *data_shape): the decoder's entries are independent given z."""
         if self.likelihood == "gaussian":
-            return losses.gaussian_log_density(x, decoded, self.log_scale)
+            # σ² = exp(2 log σ): the learned log σ as the log-variance that genlab's Gaussians take
+            return losses.gaussian_log_density(x, decoded, logvar=2 * self.log_scale)
         return -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
 
     def log_likelihood_given_z(self, x: Tensor, decoded: Tensor) -> Tensor:
