@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab import losses
-from genlab.checks import check_flag, check_value_range
+from genlab.checks import check_betas, check_flag, check_value_range
 from genlab.distributed import batch_random
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import RECURRENT_CELLS, recurrent
@@ -121,6 +121,7 @@ class RecurrentGAN(GenerativeModel):
                             ("feature_matching", feature_matching)):
             check_flag(value, name)
         check_positive(lr, "lr")
+        check_betas(betas)
         if d_lr is not None:
             check_positive(d_lr, "d_lr (or None for the generator's lr)")
         if clip_norm is not None:

@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genlab.checks import check_flag
+from genlab.checks import check_flag, check_non_negative
 from genlab.distributed import batch_mean, batch_random
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import RECURRENT_CELLS, recurrent
@@ -145,10 +145,8 @@ class TimeGAN(GenerativeModel):
                             ("joint_embedding", joint_embedding)):
             check_flag(value, name)
         check_positive(lr, "lr")
-        if not gamma >= 0:
-            raise ValueError(f"gamma must be a number ≥ 0, got {gamma}")
-        if not d_threshold >= 0:
-            raise ValueError(f"d_threshold must be a number ≥ 0, got {d_threshold}")
+        check_non_negative(gamma, "gamma")
+        check_non_negative(d_threshold, "d_threshold", hint="0 trains the discriminator at every joint step")
         self.features, self.length, self.noise_dim = features, length, noise_dim
         self.data_shape = (length, features)
         self.gamma, self.d_threshold, self.lr = float(gamma), float(d_threshold), lr
