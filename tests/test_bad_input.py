@@ -109,7 +109,7 @@ CATALOGUE = [
     ("condition for an unconditional model", lambda: gan().sample(2, condition=torch.zeros(2)), ValueError, "unconditional"),
     ("rejection sampling with a NaN discriminator", lambda: nan_gan().rejection_sample(4, burn_in=100, batch_size=100),
      ValueError, "NaN or infinite logits"),
-    ("rejection sampling quantile 1", lambda: gan().rejection_sample(4, quantile=1.0), ValueError, r"quantile must be in \[0, 1\)"),
+    ("rejection sampling quantile 1", lambda: gan().rejection_sample(4, quantile=1.0), ValueError, r"quantile must be a number in \[0, 1\)"),
     ("rejection sampling burn_in zero", lambda: gan().rejection_sample(4, burn_in=0), ValueError, "burn_in must be"),
     ("rejection sampling for WGAN-GP", lambda: gan(loss="wgan-gp").rejection_sample(4), ValueError, "log p_data/p_g"),
     # --- VAE

@@ -159,6 +159,44 @@ def test_callback_is_called_on_schedule(ring_data):
     assert calls == [(4, 4), (8, 8)]
 
 
+def test_a_callback_without_callback_every_runs_whenever_the_losses_are_read(ring_data):
+    """Left out, callback_every calls the callback every log_every steps and after the last step, so a
+    callback is never silently skipped (before, it was never called); 0 with a callback is refused."""
+    calls = []
+    genlab.fit(tiny_vae(), ring_data, steps=7, batch_size=32, device="cpu", log_every=3,
+               callback=lambda step, model, history: calls.append((step, len(history["loss"]))))
+    assert calls == [(3, 3), (6, 6), (7, 7)]
+    calls.clear()
+    genlab.fit(tiny_vae(), ring_data, steps=5, batch_size=32, device="cpu",  # fewer steps than log_every
+               callback=lambda step, model, history: calls.append(step))
+    assert calls == [5]
+    with pytest.raises(ValueError, match="callback_every=0 would never call the callback"):
+        genlab.fit(tiny_vae(), ring_data, steps=5, batch_size=32, device="cpu", callback=print, callback_every=0)
+    assert genlab.fit(tiny_vae(), ring_data, steps=2, batch_size=32, device="cpu", callback_every=0)  # no callback
+
+
+def test_numpy_arrays_train_as_the_same_tensors_would():
+    """A numpy array is data like the tensor it holds (float64 converted to float32 as for tensors), alone
+    or in a tuple; what cannot be data is refused with the conversion to make."""
+    import numpy as np
+
+    ring = genlab.data.ring().sample(128, seed=0).double()
+    from_tensor = genlab.fit(tiny_vae(), ring, steps=5, batch_size=32, device="cpu")
+    from_numpy = genlab.fit(tiny_vae(), ring.numpy(), steps=5, batch_size=32, device="cpu")
+    assert from_numpy == from_tensor
+    images, labels = genlab.data.digits((0, 1)).tensors
+    cvae = lambda: genlab.VAE.conv((1, 8, 8), latent_dim=2, channels=(4,), classes=10)
+    torch.manual_seed(0)
+    with_tensors = genlab.fit(cvae(), (images[:64], labels[:64]), steps=3, batch_size=16, device="cpu")
+    torch.manual_seed(0)
+    with_arrays = genlab.fit(cvae(), (images[:64].numpy(), labels[:64].numpy()), steps=3, batch_size=16, device="cpu")
+    assert with_arrays == with_tensors
+    reversed_view = np.ascontiguousarray(ring.numpy())[::-1]  # negative strides: copied, not refused
+    assert genlab.fit(tiny_vae(), reversed_view, steps=1, batch_size=32, device="cpu")
+    with pytest.raises(TypeError, match=r"got list: convert it with torch.as_tensor\(data, dtype=torch.float32\)"):
+        genlab.fit(tiny_vae(), ring.tolist(), steps=1, batch_size=32, device="cpu")
+
+
 def test_zero_steps_is_allowed(ring_data):
     assert genlab.fit(tiny_vae(), ring_data, steps=0, batch_size=32, device="cpu") == {}
 

@@ -371,40 +371,35 @@ class GAN(GenerativeModel):
                 "rejection sampling needs a discriminator whose logit estimates log p_data/p_g: a GAN "
                 f"trained with the minimax or non-saturating loss and pack=1 (this one: loss={self.loss!r}, pack={self.pack})"
             )
-        if not 0 <= quantile < 1:
-            raise ValueError(f"quantile must be in [0, 1), got {quantile!r}")
-        was_training = self.training
-        self.eval()
+        check_fraction(quantile, "quantile")
 
         def f_score(logit: Tensor, l_max: Tensor) -> Tensor:
             d = logit - l_max
             return d - torch.log1p(-torch.exp(d - 1e-6))
 
-        l_max = self.logits(self.sampler(self.prior(burn_in, generator))).max()
-        burn = self.logits(self.sampler(self.prior(burn_in, generator)))
-        if not (torch.isfinite(l_max) and torch.isfinite(burn).all()):
-            self.train(was_training)
-            raise ValueError(
-                "the discriminator gives NaN or infinite logits, so it cannot rank samples for rejection "
-                "sampling; check that its training did not diverge"
-            )
-        gamma = torch.quantile(f_score(burn, torch.maximum(l_max, burn.max())), quantile)
-        kept: list[Tensor] = []
-        total, tried = 0, 0
-        while total < n:
-            tried += 1
-            if tried > 1000 and total == 0:
-                self.train(was_training)
-                raise RuntimeError(f"rejection sampling accepted nothing in {tried - 1} batches of {batch_size}; "
-                                   "lower the quantile")
-            x = self.sampler(self.prior(batch_size, generator))
-            logit = self.logits(x)
-            l_max = torch.maximum(l_max, logit.max())
-            u = torch.rand(batch_size, device=self.device, generator=generator)
-            accept = u < torch.sigmoid(f_score(logit, l_max) - gamma)
-            kept.append(x[accept])
-            total += int(accept.sum())
-        self.train(was_training)
+        with self.evaluating():  # every exit, an error included, restores the mode the model was in
+            l_max = self.logits(self.sampler(self.prior(burn_in, generator))).max()
+            burn = self.logits(self.sampler(self.prior(burn_in, generator)))
+            if not (torch.isfinite(l_max) and torch.isfinite(burn).all()):
+                raise ValueError(
+                    "the discriminator gives NaN or infinite logits, so it cannot rank samples for rejection "
+                    "sampling; check that its training did not diverge"
+                )
+            gamma = torch.quantile(f_score(burn, torch.maximum(l_max, burn.max())), quantile)
+            kept: list[Tensor] = []
+            total, tried = 0, 0
+            while total < n:
+                tried += 1
+                if tried > 1000 and total == 0:
+                    raise RuntimeError(f"rejection sampling accepted nothing in {tried - 1} batches of "
+                                       f"{batch_size}; lower the quantile")
+                x = self.sampler(self.prior(batch_size, generator))
+                logit = self.logits(x)
+                l_max = torch.maximum(l_max, logit.max())
+                u = torch.rand(batch_size, device=self.device, generator=generator)
+                accept = u < torch.sigmoid(f_score(logit, l_max) - gamma)
+                kept.append(x[accept])
+                total += int(accept.sum())
         return torch.cat(kept)[:n].reshape(n, *self.data_shape)
 
 

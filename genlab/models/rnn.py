@@ -229,13 +229,11 @@ class CharRNN(GenerativeModel):
     def log_prob(self, tokens: Tensor, batch_size: int = 1024) -> Tensor:
         """log p(x) in nats of each row (end token included), shape (N,)."""
         self.check_data(tokens)
-        was_training = self.training
-        self.eval()
-        out = []
-        for chunk in tokens.to(self.device).split(batch_size):
-            nll, _ = self.token_nll(self._trim(chunk))
-            out.append(-nll.sum(dim=1))
-        self.train(was_training)
+        with self.evaluating():
+            out = []
+            for chunk in tokens.to(self.device).split(batch_size):
+                nll, _ = self.token_nll(self._trim(chunk))
+                out.append(-nll.sum(dim=1))
         return torch.cat(out)
 
     @torch.no_grad()
