@@ -31,6 +31,7 @@ from genlab.checkpoint import (
 )
 from genlab.checks import check_device, check_flag, check_positive, record_differences
 from genlab.models.base import Batch, Optimizers, Trainable, check_count, parameters_of
+from genlab.records import to_json
 
 History = dict[str, list[float]]
 Callback = Callable[[int, Trainable, History], None]
@@ -596,9 +597,7 @@ def _model_settings(model: Trainable) -> dict[str, Any]:
 
 def _as_json(value: Any) -> Any:
     """A record as plain JSON data, so that tuples and lists (and vocabularies) compare alike."""
-    from genlab.checkpoint import _to_json
-
-    return json.loads(json.dumps(_to_json(value))) if value is not None else None
+    return json.loads(json.dumps(to_json(value))) if value is not None else None
 
 
 def _check_disjoint(optimizers: Optimizers) -> None:

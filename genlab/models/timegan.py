@@ -42,6 +42,8 @@ fixed after phase 1.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -84,9 +86,19 @@ def moment_loss(generated: Tensor, real: Tensor) -> Tensor:
     return (std(generated) - std(real)).abs().mean() + (generated.mean(0) - real.mean(0)).abs().mean()
 
 
-def supervised_loss(h: Tensor, predicted: Tensor) -> Tensor:
-    """L_S: the supervisor's output at step t, s(h)_t, predicts h_{t+1}: MSE(h[:, 1:], s(h)[:, :−1])."""
+def next_step_loss(h: Tensor, predicted: Tensor) -> Tensor:
+    """L_S, the supervised loss: the supervisor's output at step t, s(h)_t, predicts h_{t+1}:
+    MSE(h[:, 1:], s(h)[:, :−1]). (The switch `TimeGAN(supervised_loss=False)` leaves it out of training.)"""
     return F.mse_loss(predicted[:, :-1], h[:, 1:])
+
+
+def __getattr__(name: str):
+    # the loss function was called `supervised_loss`, the name of TimeGAN's switch
+    if name == "supervised_loss":
+        warnings.warn("genlab.models.timegan.supervised_loss is now next_step_loss (the name supervised_loss is "
+                      "TimeGAN's switch)", FutureWarning, stacklevel=2)
+        return next_step_loss
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class TimeGAN(GenerativeModel):
@@ -204,7 +216,7 @@ class TimeGAN(GenerativeModel):
 
     def _supervised(self, h: Tensor) -> Tensor:
         """L_S on latent sequences h, or 0 when the supervised loss is switched off."""
-        return supervised_loss(h, self.supervisor(h)) if self.use_supervised_loss else h.new_zeros(())
+        return next_step_loss(h, self.supervisor(h)) if self.use_supervised_loss else h.new_zeros(())
 
     def _reconstruction(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """h = e(x) and the embedding's loss 10 √L_R."""
@@ -238,15 +250,15 @@ class TimeGAN(GenerativeModel):
         if phase != "joint":
             if phase == "embedding":
                 h, loss_r = self._reconstruction(x)
-                self.update({optimizers["embedding"]: loss_r})
-                h = h.detach()
+                self.update({optimizers["embedding"]: loss_r})  # 10 √L_R → e and r
+                h = h.detach()  # its graph is spent: h is data for L_S below
             else:
-                with torch.no_grad():
+                with torch.no_grad():  # logged only: e and r are not trained in this phase
                     h, loss_r = self._reconstruction(x)
-            loss_s = supervised_loss(h, self.supervisor(h))
+            loss_s = next_step_loss(h, self.supervisor(h))
             if phase == "supervised" and self.use_supervised_loss:
-                self.update({optimizers["generator"]: loss_s})  # the generator takes no part in L_S
-            with torch.no_grad():
+                self.update({optimizers["generator"]: loss_s})  # L_S → s (g takes no part in L_S)
+            with torch.no_grad():  # logged only: where the players stand before the joint phase
                 g_loss, d_loss = self._generator_loss(x), self._discriminator_loss(x)
             return {"reconstruction": loss_r.detach(), "supervised": loss_s.detach(), "generator": g_loss,
                     "discriminator": d_loss}
