@@ -427,7 +427,8 @@ class AAE(CodeEncoder, GenerativeModel):
         x, labels = self._split(batch)
         opt_enc, opt_dec, opt_d = optimizers["encoder"], optimizers["decoder"], optimizers["discriminator"]
 
-        # Phase 1, reconstruction: encoder and decoder both step on the same loss and forward pass.
+        # Phase 1, reconstruction: encoder and decoder both step on the same loss and forward pass
+        # (rec → the encoder's parameters and, separately, the decoder's: update()'s routing).
         rec = self.reconstruction_error(x, self.code(x)).mean()
         self.update({opt_enc: rec, opt_dec: rec})
 
@@ -435,7 +436,7 @@ class AAE(CodeEncoder, GenerativeModel):
         # prior side uses the batch's own labels, so D compares p(z|y) with q(z|y) class by class.
         z_fake = self.code(x)
         z_real = self.prior(x.shape[0], labels=labels)
-        # D's step on detached codes: it must not move the encoder.
+        # d_loss → D only (update()'s routing); the detach saves work only: no walk back through the encoder.
         d_loss = losses.discriminator_loss(self.logits(z_real, labels), self.logits(z_fake.detach(), labels))
         self.optimizer_step(opt_d, d_loss)
         # The encoder, as generator, against the updated D: non-saturating −log D(E(x)). update()

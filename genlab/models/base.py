@@ -259,12 +259,22 @@ class Trainable(nn.Module):
     def update(self, losses: Mapping[torch.optim.Optimizer, Tensor], clip_norm: float | None = None) -> None:
         """One gradient step of each optimizer on its own loss.
 
-        Every loss is back-propagated into its optimizer's parameters only (no stray
-        gradients in the other players' networks), and every gradient is taken before any
+        Gradient routing: each loss is back-propagated into its own optimizer's parameters
+        and nowhere else (`loss.backward(inputs=those parameters)`). A discriminator's loss
+        computed on a generator's samples therefore never moves, nor leaves gradients in, the
+        generator, with or without `.detach()`; a generator's loss computed through the
+        discriminator never moves the discriminator. Every gradient is taken before any
         parameter changes, so the losses may come from one shared forward pass (VAE-GAN's
-        encoder, decoder and discriminator losses). With `clip_norm`, each optimizer's
-        gradient is rescaled when its global norm exceeds clip_norm (Pascanu et al., 2013,
-        algorithm 1) — before its step, where clipping has an effect.
+        encoder, decoder and discriminator losses). The models follow one convention: the
+        routing is update()'s, and a `.detach()` or `torch.no_grad()` left in a `train_step`
+        is there to save work or memory (no graph built or walked through a network whose
+        parameters the loss does not train), with a comment saying so — it changes no
+        gradient. In a plain loop that calls `loss.backward()`, the same losses need the
+        detaches, or backward(inputs=...), to keep each player's gradient its own.
+
+        With `clip_norm`, each optimizer's gradient is rescaled when its global norm exceeds
+        clip_norm (Pascanu et al., 2013, algorithm 1) — before its step, where clipping has an
+        effect.
         """
         items = list(losses.items())
         for i, (optimizer, loss) in enumerate(items):

@@ -252,7 +252,7 @@ class BiGAN(CodeEncoder, GenerativeModel):
         z_hat = self.code(x)  # (x, E(x)): the real pair
         x_hat = self.generator(z)  # (G(z), z): the fake pair
 
-        # D's step on detached pairs, so that it does not reach G or E.
+        # d_loss → D only (update()'s routing); the detaches save work only: no walk back through G or E.
         d_loss = losses.discriminator_loss(self.logits(x, z_hat.detach()), self.logits(x_hat.detach(), z))
         self.optimizer_step(opt_d, d_loss)
 
@@ -260,7 +260,7 @@ class BiGAN(CodeEncoder, GenerativeModel):
         # pairs and −log(1 − D(x, E(x))) = generator_loss(−logit) for the real ones. E(x) keeps its
         # graph: the encoder learns only through this second term.
         g_loss = losses.generator_loss(self.logits(x_hat, z)) + losses.generator_loss(-self.logits(x, z_hat))
-        self.optimizer_step(opt_ge, g_loss)
+        self.optimizer_step(opt_ge, g_loss)  # g_loss → G and E only, though it passes through D
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 
     # --- sampling ----------------------------------------------------------------------------

@@ -276,8 +276,12 @@ class GAN(GenerativeModel):
     def discriminator_step(
         self, real: Tensor, fake: Tensor, opt_d: torch.optim.Optimizer, labels: Tensor | None = None
     ) -> Losses:
-        """One update of D on real samples and (detached) generated samples, both of class `labels`."""
-        # Fakes are detached so this step does not reach G's weights.
+        """One update of D on real samples and (detached) generated samples, both of class `labels`.
+
+        d_loss reaches D's parameters only: update() routes it there (see `Trainable.update`).
+        """
+        # The detach saves work only: update() keeps d_loss out of G anyway; without it autograd
+        # would still walk the graph back through G, whose parameters this step does not train.
         d_loss = losses.discriminator_loss(self.logits(real, labels), self.logits(fake.detach(), labels), self.loss)
         out = {}
         # Both penalties differentiate D with respect to its (packed) input, the data only: a
@@ -296,11 +300,13 @@ class GAN(GenerativeModel):
         return {"d_loss": d_loss.detach(), **out}
 
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
+        """d_steps updates of D, then one of G. Gradients: d_loss → D only, g_loss → G only (update()'s routing)."""
         opt_d, opt_g = optimizers["discriminator"], optimizers["generator"]
         real, labels = self.inputs(batch), self.batch_labels(batch)  # labels: None unless conditional
         if real.shape[0] % self.pack:
             raise ValueError(f"with pack={self.pack} the batch size must be a multiple of {self.pack}, got {real.shape[0]}")
-        # d_steps - 1 extra critic updates, each on fresh fakes; no graph through G is needed there.
+        # d_steps - 1 extra critic updates, each on fresh fakes; no graph through G is needed there
+        # (no_grad saves memory and time; the gradients would be D's alone either way).
         for _ in range(self.d_steps - 1):
             with torch.no_grad():
                 fake = self.generator(self.prior(real.shape[0], labels=labels))
@@ -309,7 +315,8 @@ class GAN(GenerativeModel):
         fake = self.generator(self.prior(real.shape[0], labels=labels))
         out = self.discriminator_step(real, fake, opt_d, labels)
 
-        # Generator step against the updated discriminator; the gradient reaches G's weights only.
+        # Generator step against the updated discriminator: g_loss passes through D, but update()
+        # back-propagates it into G's weights only, so D is neither moved nor left with gradients.
         g_loss = losses.generator_loss(self.logits(fake, labels), self.loss)
         self.optimizer_step(opt_g, g_loss)
         if self.generator_ema is not None:

@@ -224,17 +224,17 @@ class TimeGAN(GenerativeModel):
         return h, 10 * torch.sqrt(F.mse_loss(self.recovery(h), x))
 
     def _generator_loss(self, x: Tensor) -> Tensor:
-        """L_U + 100 √L_S + 100 L_V for a fresh batch of noise; gradients reach g and s (and d, e, r,
-        which the generator's update leaves alone)."""
+        """L_U + 100 √L_S + 100 L_V for a fresh batch of noise. It passes through d and r too, but the
+        "generator" optimizer's update sends its gradient into g and s only."""
         e_hat = self.generator(self.noise(x.shape[0]))
         h_hat = self.supervisor(e_hat)
         loss_u = bce(self.discriminator(h_hat), 1.0) + self.gamma * bce(self.discriminator(e_hat), 1.0)
-        loss_s = self._supervised(self.embedder(x).detach())
+        loss_s = self._supervised(self.embedder(x).detach())  # detached to save work: e is not trained here
         return loss_u + 100 * torch.sqrt(loss_s) + 100 * moment_loss(self.recovery(h_hat), x)
 
     def _discriminator_loss(self, x: Tensor) -> Tensor:
         """L_D on real latent sequences and on fresh fakes, with gradients for d only."""
-        with torch.no_grad():
+        with torch.no_grad():  # saves work only: the "discriminator" update would train d alone anyway
             h = self.embedder(x)
             e_hat = self.generator(self.noise(x.shape[0]))
             h_hat = self.supervisor(e_hat)
@@ -244,7 +244,10 @@ class TimeGAN(GenerativeModel):
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         """One step of the phase `step` falls in. Every step reports the same four losses —
         "reconstruction" (10 √L_R), "supervised" (L_S), "generator" and "discriminator" — those a
-        phase does not train computed without gradients, to show where each player stands."""
+        phase does not train computed without gradients, to show where each player stands.
+
+        Each update trains its optimizer's networks only (`Trainable.update`): "embedding" e and r,
+        "generator" g and s, "discriminator" d, whatever other networks the loss passes through."""
         x = self.inputs(batch)
         phase = self.phase(step)
         if phase != "joint":
@@ -265,11 +268,11 @@ class TimeGAN(GenerativeModel):
 
         for _ in range(self.generator_updates):
             g_loss = self._generator_loss(x)
-            self.update({optimizers["generator"]: g_loss})  # generator and supervisor only
+            self.update({optimizers["generator"]: g_loss})  # → g and s only, though it passes d and r
             h, loss_r = self._reconstruction(x)
             loss_s = self._supervised(h)
             if self.joint_embedding:  # embedder and recovery: reconstruct, and help the supervisor predict
-                self.update({optimizers["embedding"]: loss_r + 0.1 * loss_s})
+                self.update({optimizers["embedding"]: loss_r + 0.1 * loss_s})  # → e and r only, not s
         d_loss = self._discriminator_loss(x)
         # a discriminator that already wins is not trained further (decided on the whole batch under torchrun)
         if batch_mean(d_loss).item() > self.d_threshold:

@@ -234,7 +234,13 @@ class VAEGAN(GenerativeModel):
         }
 
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
+        """The three players' updates from one forward pass, with no .detach() anywhere: update() sends
+        each loss into its own network's parameters only (see `Trainable.update`)."""
         out = self.losses(self.inputs(batch))
+        # Gradients: "encoder" (β KL + feature NLL) → the encoder only, though it passes through the
+        # decoder and Dis_l; "decoder" (γ feature NLL + fooling) → the decoder only, though it passes
+        # through the discriminator; "discriminator" → the discriminator only, though x̃ and x_p carry
+        # the decoder's and encoder's graphs. In a plain loop each loss needs backward(inputs=...) for this.
         self.update({optimizers[name]: out[name] for name in ("encoder", "decoder", "discriminator")})
         return {name: value.detach() for name, value in out.items()}
 
