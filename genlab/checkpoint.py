@@ -48,6 +48,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from genlab.records import from_json, to_json
+
 FORMAT_VERSION = 3
 # format 2: the same contents without digests; still read, with a warning
 READABLE_FORMATS = (2, 3)
@@ -258,38 +260,12 @@ def writer_lock(path: str | os.PathLike) -> Iterator[None]:
 # --- JSON records --------------------------------------------------------------------------------
 
 
-def _to_json(value: Any) -> Any:
-    from genlab.data.text import Vocabulary  # a constructor argument of the text models
-
-    if isinstance(value, Vocabulary):
-        return {"__vocabulary__": "".join(value.characters)}
-    if isinstance(value, (list, tuple)):
-        return [_to_json(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _to_json(v) for k, v in value.items()}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"{type(value).__name__} cannot be stored in a checkpoint's JSON record")
-
-
-def _from_json(value: Any) -> Any:
-    from genlab.data.text import Vocabulary
-
-    if isinstance(value, dict):
-        if set(value) == {"__vocabulary__"}:
-            return Vocabulary(value["__vocabulary__"])
-        return {k: _from_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return tuple(_from_json(v) for v in value)
-    return value
-
-
 def encode_config(config: Mapping[str, Any] | None) -> str | None:
     """The model's constructor record as JSON, or None when it cannot be stored (custom networks)."""
     if config is None:
         return None
     try:
-        return json.dumps(_to_json(config))
+        return json.dumps(to_json(config))
     except TypeError:
         return None
 
@@ -386,7 +362,7 @@ def save_checkpoint(
         "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
         "history": {k: list(v) for k, v in (history or {}).items()},
         "rng": rng_state(),
-        "run": json.dumps(_to_json(run)) if run is not None else None,
+        "run": json.dumps(to_json(run)) if run is not None else None,
         "config": encode_config(getattr(model, "config", None)),
     }
     state["digests"] = digests(state)
@@ -472,7 +448,7 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device | 
         )
     for key in ("run", "config"):
         try:
-            ckpt[key] = _from_json(json.loads(ckpt[key])) if ckpt.get(key) is not None else None
+            ckpt[key] = from_json(json.loads(ckpt[key])) if ckpt.get(key) is not None else None
         except (ValueError, TypeError, KeyError) as err:
             raise CheckpointError(f"{path} is damaged or was edited: its {key!r} record is not valid ({err})") from err
         if ckpt[key] is not None and not isinstance(ckpt[key], dict):

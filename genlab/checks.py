@@ -5,12 +5,24 @@ from __future__ import annotations
 import math
 import numbers
 
+# The checks of numbers below share one message: "{name} must be {what it must be}, got {value!r}",
+# then, when the caller gives one, a hint that says what to do ("; 0 turns the average off").
 
-def check_count(value: object, name: str, *, minimum: int = 0) -> int:
+
+def _refuse(name: str, requirement: str, value: object, hint: str) -> ValueError:
+    return ValueError(f"{name} must be {requirement}, got {value!r}" + (f"; {hint}" if hint else ""))
+
+
+def _is_real(value: object) -> bool:
+    """A real number, and not a boolean (True is 1 to Python, but never a setting's value here)."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Real)
+
+
+def check_count(value: object, name: str, *, minimum: int = 0, hint: str = "") -> int:
     """`value` as an int, or a ValueError naming `name` (booleans and 1.0 are not counts)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         kind = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer ≥ {minimum}")
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
+        raise _refuse(name, kind, value, hint)
     return int(value)
 
 
@@ -20,6 +32,14 @@ def check_sizes(**sizes: object) -> None:
         check_count(value, name, minimum=1)
 
 
+def check_sampling(temperature: object, top_k: object) -> None:
+    """The settings of drawing a token from logits: a temperature > 0 and a top_k that is None (no cut-off)
+    or a positive integer, or a ValueError naming the argument."""
+    check_positive(temperature, "temperature", hint="for greedy decoding use top_k=1")
+    if top_k is not None:
+        check_count(top_k, "top_k", minimum=1, hint="pass None for no cut-off")
+
+
 def check_optimisation(lr: object, clip_norm: object) -> None:
     """A learning rate > 0 and a clipping norm that is None (off) or > 0, or a ValueError naming the argument."""
     check_positive(lr, "lr")
@@ -27,31 +47,39 @@ def check_optimisation(lr: object, clip_norm: object) -> None:
         check_positive(clip_norm, "clip_norm (or None for no clipping)")
 
 
-def check_positive(value: object, name: str) -> float:
+def check_positive(value: object, name: str, *, hint: str = "") -> float:
     """`value` as a finite float > 0, or a ValueError naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if not _is_real(value) or not math.isfinite(value) or value <= 0:
+        raise _refuse(name, "a finite number > 0", value, hint)
     return float(value)
 
 
-def check_finite(value: object, name: str) -> float:
+def check_finite(value: object, name: str, *, hint: str = "") -> float:
     """`value` as a finite float (any sign), or a ValueError naming `name` (booleans are not numbers here)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if not _is_real(value) or not math.isfinite(value):
+        raise _refuse(name, "a finite number", value, hint)
     return float(value)
 
 
-def check_non_negative(value: object, name: str) -> float:
+def check_non_negative(value: object, name: str, *, hint: str = "") -> float:
     """`value` as a finite float ≥ 0, or a ValueError naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number ≥ 0, got {value!r}")
+    if not _is_real(value) or not math.isfinite(value) or value < 0:
+        raise _refuse(name, "a finite number ≥ 0", value, hint)
     return float(value)
 
 
-def check_probability(value: object, name: str) -> float:
+def check_probability(value: object, name: str, *, hint: str = "") -> float:
     """`value` as a float in [0, 1], or a ValueError naming `name` (NaN and booleans are refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    if not _is_real(value) or not 0 <= value <= 1:
+        raise _refuse(name, "a number in [0, 1]", value, hint)
+    return float(value)
+
+
+def check_fraction(value: object, name: str, *, hint: str = "") -> float:
+    """`value` as a float in [0, 1) — a decay, a dropout rate, a quantile — or a ValueError naming `name`
+    (NaN and booleans are refused)."""
+    if not _is_real(value) or not 0 <= value < 1:
+        raise _refuse(name, "a number in [0, 1)", value, hint)
     return float(value)
 
 

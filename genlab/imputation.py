@@ -195,16 +195,14 @@ def pseudo_gibbs(vae: VAE, x: Tensor, mask: Tensor, steps: int = 50, *, generato
     missing ones, the average of E[x_m | z_t] over the second half of the chain.
     """
     x, mask = _check_vae_inputs(vae, x, mask, steps)
-    was_training = vae.training
-    vae.eval()
-    filled, total, kept = x, torch.zeros_like(x), 0
-    for t in range(steps):
-        mu, logvar = vae.encode(filled)
-        mean = vae.mean(vae.decode(reparameterize(mu, logvar, generator=generator)))
-        filled = torch.where(mask, x, mean)
-        if t >= steps // 2:
-            total, kept = total + mean, kept + 1
-    vae.train(was_training)
+    with vae.evaluating():
+        filled, total, kept = x, torch.zeros_like(x), 0
+        for t in range(steps):
+            mu, logvar = vae.encode(filled)
+            mean = vae.mean(vae.decode(reparameterize(mu, logvar, generator=generator)))
+            filled = torch.where(mask, x, mean)
+            if t >= steps // 2:
+                total, kept = total + mean, kept + 1
     return torch.where(mask, x, total / kept)
 
 
@@ -226,36 +224,34 @@ def metropolis_within_gibbs(
     ones, the average of E[x_m | z_t] over the second half of the chain (an estimate of E[x_m | x_o]).
     """
     x, mask = _check_vae_inputs(vae, x, mask, steps)
-    was_training = vae.training
-    vae.eval()
 
     def log_joint(filled: Tensor, z: Tensor) -> tuple[Tensor, Tensor]:
         decoded = vae.decode(z)
         return vae.log_likelihood_given_z(filled, decoded) + standard_normal_log_prob(z), decoded
 
-    mu, logvar = vae.encode(x)
-    z = reparameterize(mu, logvar, generator=generator)
-    decoded = vae.decode(z)
-    filled = torch.where(mask, x, vae.draw(decoded, generator=generator))
-    total, kept = torch.zeros_like(x), 0
-    for t in range(steps):
-        mu, logvar = vae.encode(filled)
-        proposal = reparameterize(mu, logvar, generator=generator)
-        log_p_new, decoded_new = log_joint(filled, proposal)
-        log_p_old, decoded_old = log_joint(filled, z)
-        # log acceptance ratio of an independence proposal q(· | x_o, x_m)
-        log_ratio = (log_p_new - diagonal_normal_log_prob(proposal, mu, logvar)) - (
-            log_p_old - diagonal_normal_log_prob(z, mu, logvar)
-        )
-        u = torch.rand(log_ratio.shape, device=x.device, dtype=x.dtype, generator=generator)
-        accept = torch.log(u) < log_ratio  # (B,)
-        z = torch.where(accept.unsqueeze(1), proposal, z)
-        keep = accept.view(-1, *([1] * (x.dim() - 1)))
-        decoded = torch.where(keep, decoded_new, decoded_old)
-        filled = torch.where(mask, x, vae.draw(decoded, generator=generator))  # x_m ~ p(x_m | z)
-        if t >= steps // 2:
-            total, kept = total + vae.mean(decoded), kept + 1
-    vae.train(was_training)
+    with vae.evaluating():
+        mu, logvar = vae.encode(x)
+        z = reparameterize(mu, logvar, generator=generator)
+        decoded = vae.decode(z)
+        filled = torch.where(mask, x, vae.draw(decoded, generator=generator))
+        total, kept = torch.zeros_like(x), 0
+        for t in range(steps):
+            mu, logvar = vae.encode(filled)
+            proposal = reparameterize(mu, logvar, generator=generator)
+            log_p_new, decoded_new = log_joint(filled, proposal)
+            log_p_old, decoded_old = log_joint(filled, z)
+            # log acceptance ratio of an independence proposal q(· | x_o, x_m)
+            log_ratio = (log_p_new - diagonal_normal_log_prob(proposal, mu, logvar)) - (
+                log_p_old - diagonal_normal_log_prob(z, mu, logvar)
+            )
+            u = torch.rand(log_ratio.shape, device=x.device, dtype=x.dtype, generator=generator)
+            accept = torch.log(u) < log_ratio  # (B,)
+            z = torch.where(accept.unsqueeze(1), proposal, z)
+            keep = accept.view(-1, *([1] * (x.dim() - 1)))
+            decoded = torch.where(keep, decoded_new, decoded_old)
+            filled = torch.where(mask, x, vae.draw(decoded, generator=generator))  # x_m ~ p(x_m | z)
+            if t >= steps // 2:
+                total, kept = total + vae.mean(decoded), kept + 1
     return torch.where(mask, x, total / kept)
 
 
@@ -299,34 +295,32 @@ def gan_inpaint(
         raise ValueError("lr must be positive and the loss weights non-negative")
     x, mask = x.to(gan.device), mask.to(gan.device)
     b = x.shape[0]
-    was_training = gan.training
-    gan.eval()
-    # restarts copies of every image: (R·B, *data_shape), copy r of image i at row r·B + i
-    target = x.repeat(restarts, *([1] * (x.dim() - 1)))
-    observed = mask.repeat(restarts, *([1] * (x.dim() - 1))).to(x.dtype)
-    z = gan.prior(restarts * b, generator).requires_grad_(True)
-    optimizer = torch.optim.Adam([z], lr=lr)
+    with gan.evaluating():
+        # restarts copies of every image: (R·B, *data_shape), copy r of image i at row r·B + i
+        target = x.repeat(restarts, *([1] * (x.dim() - 1)))
+        observed = mask.repeat(restarts, *([1] * (x.dim() - 1))).to(x.dtype)
+        z = gan.prior(restarts * b, generator).requires_grad_(True)
+        optimizer = torch.optim.Adam([z], lr=lr)
 
-    def contextual(image: Tensor) -> Tensor:
-        return (observed * (image - target)).pow(2).flatten(1).sum(dim=1)  # (R·B,)
+        def contextual(image: Tensor) -> Tensor:
+            return (observed * (image - target)).pow(2).flatten(1).sum(dim=1)  # (R·B,)
 
-    with torch.enable_grad():
-        for _ in range(steps):
+        with torch.enable_grad():
+            for _ in range(steps):
+                image = gan.generator(z)
+                loss = contextual(image)
+                if prior_weight:
+                    loss = loss + prior_weight * 0.5 * z.pow(2).sum(dim=1)
+                if adversarial_weight:
+                    # perceptual loss log(1 − D) = −softplus(logit), minimised (Yeh et al., 2017)
+                    loss = loss - adversarial_weight * torch.nn.functional.softplus(gan.logits(image))
+                # gradient for z only: the networks' weights collect no gradient
+                (z.grad,) = torch.autograd.grad(loss.sum(), z)
+                optimizer.step()
+        with torch.no_grad():
             image = gan.generator(z)
-            loss = contextual(image)
-            if prior_weight:
-                loss = loss + prior_weight * 0.5 * z.pow(2).sum(dim=1)
-            if adversarial_weight:
-                # perceptual loss log(1 − D) = −softplus(logit), minimised (Yeh et al., 2017)
-                loss = loss - adversarial_weight * torch.nn.functional.softplus(gan.logits(image))
-            # gradient for z only: the networks' weights collect no gradient
-            (z.grad,) = torch.autograd.grad(loss.sum(), z)
-            optimizer.step()
-    with torch.no_grad():
-        image = gan.generator(z)
-        best = contextual(image).reshape(restarts, b).argmin(dim=0)  # (B,)
-        chosen = image.reshape(restarts, b, *x.shape[1:])[best, torch.arange(b, device=x.device)]
-    gan.train(was_training)
+            best = contextual(image).reshape(restarts, b).argmin(dim=0)  # (B,)
+            chosen = image.reshape(restarts, b, *x.shape[1:])[best, torch.arange(b, device=x.device)]
     return torch.where(mask, x, chosen)
 
 
@@ -413,22 +407,20 @@ def rnn_gap_fill(
         raise ValueError(f"future_steps must be a positive integer or None, got {future_steps!r}")
     if x.shape[-1] != model.features:
         raise ValueError(f"the model has {model.features} features, x has {x.shape[-1]}")
-    was_training = model.training
-    model.eval()
-    x = x.to(model.device, model.start.dtype)
-    b, length, f = x.shape
-    k, gap = n_paths, stop - start
-    prefix = x[:, :start].repeat_interleave(k, dim=0)  # (B·K, start, F), the K copies of sequence i together
-    paths = model.sample(b * k, length=gap, prefix=prefix, generator=generator)  # (B·K, G, F)
-    if use_future:
-        full = torch.cat([prefix, paths, x[:, stop:].repeat_interleave(k, dim=0)], dim=1)  # (B·K, T, F)
-        end = length if future_steps is None else min(length, stop + future_steps)
-        full = full[:, :end]
-        log_w = -model.step_nll(full)[:, stop:].sum(dim=1).reshape(b, k)  # log p(x_after | x_before, path)
-        weights = torch.softmax(log_w, dim=1)
-    else:
-        weights = torch.full((b, k), 1.0 / k, device=x.device, dtype=x.dtype)
-    paths = paths.reshape(b, k, gap, f)
-    mean = (weights.view(b, k, 1, 1) * paths).sum(dim=1)
-    model.train(was_training)
+    with model.evaluating():
+        x = x.to(model.device, model.start.dtype)
+        b, length, f = x.shape
+        k, gap = n_paths, stop - start
+        prefix = x[:, :start].repeat_interleave(k, dim=0)  # (B·K, start, F), the K copies of sequence i together
+        paths = model.sample(b * k, length=gap, prefix=prefix, generator=generator)  # (B·K, G, F)
+        if use_future:
+            full = torch.cat([prefix, paths, x[:, stop:].repeat_interleave(k, dim=0)], dim=1)  # (B·K, T, F)
+            end = length if future_steps is None else min(length, stop + future_steps)
+            full = full[:, :end]
+            log_w = -model.step_nll(full)[:, stop:].sum(dim=1).reshape(b, k)  # log p(x_after | x_before, path)
+            weights = torch.softmax(log_w, dim=1)
+        else:
+            weights = torch.full((b, k), 1.0 / k, device=x.device, dtype=x.dtype)
+        paths = paths.reshape(b, k, gap, f)
+        mean = (weights.view(b, k, 1, 1) * paths).sum(dim=1)
     return GapFill(mean, paths, weights, 1.0 / weights.pow(2).sum(dim=1))

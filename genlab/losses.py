@@ -4,11 +4,16 @@ GAN discriminators output logits l; D(x) = sigmoid(l). (For the hinge and Wasser
 losses the same network outputs an unbounded critic score instead.) We use the identities
 log sigmoid(l) = -softplus(-l) and log(1 - sigmoid(l)) = -softplus(l), which are
 exact and numerically stable where the naive logarithms overflow.
+
+Gaussians have one parameterisation throughout: a mean and a log-variance log σ² (`logvar`),
+as a VAE's encoder outputs them (Kingma & Welling, 2014, appendix C.2). A model whose network
+outputs log σ instead converts it once, as 2 · log σ.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -152,21 +157,43 @@ def gaussian_kl_between(mu_q: Tensor, logvar_q: Tensor, mu_p: Tensor, logvar_p: 
 LOG_2PI = math.log(2 * math.pi)
 
 
-def gaussian_log_density(x: Tensor, mean: Tensor | float = 0.0, log_scale: Tensor | float = 0.0) -> Tensor:
-    """log N(x; mean, σ²) with σ = exp(log_scale), entry by entry (broadcast, no sum).
+def _logvar(logvar: Tensor | float | None, log_scale: Tensor | float | None, where: str) -> Tensor | float:
+    """The log-variance given to `where`, from `log_scale` (log σ, the former argument) with a warning."""
+    if log_scale is None:
+        return 0.0 if logvar is None else logvar
+    if logvar is not None:
+        raise TypeError(f"{where} takes logvar (log σ²) or the older log_scale (log σ), not both")
+    warnings.warn(f"{where}(..., log_scale=s) is deprecated: genlab's Gaussians take the log-variance, so pass "
+                  f"logvar=2 * s", FutureWarning, stacklevel=3)
+    return 2 * log_scale
 
-    log N(x; μ, σ²) = −½ ((x − μ)/σ)² − log σ − ½ log 2π (Bishop, 2006, eq. 1.46). Every
-    Gaussian density in genlab — likelihoods, priors, posteriors, importance weights —
-    is this one function, summed over the axes that make one sample.
+
+def gaussian_log_density(x: Tensor, mean: Tensor | float = 0.0, *, logvar: Tensor | float | None = None,
+                         log_scale: Tensor | float | None = None) -> Tensor:
+    """log N(x; mean, σ²) with σ² = exp(logvar), entry by entry (broadcast, no sum); logvar 0 by default.
+
+    log N(x; μ, σ²) = −½ ((x − μ)/σ)² − log σ − ½ log 2π (Bishop, 2006, eq. 1.46), computed with
+    log σ = ½ logvar. Every Gaussian density in genlab — likelihoods, priors, posteriors,
+    importance weights — is this one function, summed over the axes that make one sample.
+
+    Like every Gaussian in `genlab.losses`, it takes the log-variance log σ², the encoders'
+    output (`VAE.encode` returns (mu, logvar)); a network that outputs log σ passes 2 * log σ.
+    `log_scale` (log σ) is the former, deprecated argument, kept for older code.
     """
-    log_scale = torch.as_tensor(log_scale, dtype=x.dtype, device=x.device)
-    z = (x - mean) * torch.exp(-log_scale)
-    return -0.5 * z.pow(2) - log_scale - 0.5 * LOG_2PI
+    logvar = _logvar(logvar, log_scale, "gaussian_log_density")
+    log_sigma = 0.5 * torch.as_tensor(logvar, dtype=x.dtype, device=x.device)
+    z = (x - mean) * torch.exp(-log_sigma)
+    return -0.5 * z.pow(2) - log_sigma - 0.5 * LOG_2PI
 
 
-def gaussian_log_likelihood(x: Tensor, mean: Tensor, log_scale: Tensor) -> Tensor:
-    """log N(x; mean, exp(log_scale)²), summed over all but the batch dimension: -> (B,)."""
-    return gaussian_log_density(x, mean, log_scale).flatten(1).sum(dim=1)
+def gaussian_log_likelihood(x: Tensor, mean: Tensor, *, logvar: Tensor | None = None,
+                            log_scale: Tensor | None = None) -> Tensor:
+    """log N(x; mean, diag exp(logvar)), summed over all but the batch dimension: -> (B,).
+
+    `log_scale` (log σ) is the former, deprecated argument: pass logvar = 2 * log_scale.
+    """
+    logvar = _logvar(logvar, log_scale, "gaussian_log_likelihood")
+    return gaussian_log_density(x, mean, logvar=logvar).flatten(1).sum(dim=1)
 
 
 def standard_normal_log_prob(z: Tensor) -> Tensor:
@@ -176,7 +203,7 @@ def standard_normal_log_prob(z: Tensor) -> Tensor:
 
 def diagonal_normal_log_prob(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
     """log N(z; μ, diag exp(logvar)), summed over the last dimension: (..., d) -> (...)."""
-    return gaussian_log_density(z, mu, 0.5 * logvar).sum(dim=-1)
+    return gaussian_log_density(z, mu, logvar=logvar).sum(dim=-1)
 
 
 def reparameterize(

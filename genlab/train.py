@@ -13,6 +13,7 @@ from contextlib import ExitStack, nullcontext
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
@@ -30,6 +31,7 @@ from genlab.checkpoint import (
 )
 from genlab.checks import check_device, check_flag, check_positive, record_differences
 from genlab.models.base import Batch, Optimizers, Trainable, check_count, parameters_of
+from genlab.records import to_json
 
 History = dict[str, list[float]]
 Callback = Callable[[int, Trainable, History], None]
@@ -56,16 +58,24 @@ def device() -> torch.device:
 _default_device = device  # `fit` has an argument of the same name
 
 
-def as_tensors(data: Tensor | TensorDataset | Sequence[Tensor]) -> tuple[Tensor, ...]:
-    """Normalise the accepted data forms to a tuple of equally long tensors (samples first)."""
-    if isinstance(data, Tensor):
-        tensors: tuple[Tensor, ...] = (data,)
+def as_tensors(data: Tensor | np.ndarray | TensorDataset | Sequence[Tensor | np.ndarray]) -> tuple[Tensor, ...]:
+    """Normalise the accepted data forms to a tuple of equally long tensors (samples first).
+
+    A numpy array becomes the tensor of the same dtype (float64 samples are then converted to float32
+    like float64 tensors, see `Trainable.prepare_data`).
+    """
+    as_tensor = lambda t: torch.from_numpy(np.ascontiguousarray(t)) if isinstance(t, np.ndarray) else t
+    if isinstance(data, (Tensor, np.ndarray)):
+        tensors: tuple[Tensor, ...] = (as_tensor(data),)
     elif isinstance(data, TensorDataset):
         tensors = tuple(data.tensors)
-    elif isinstance(data, (tuple, list)) and data and all(isinstance(t, Tensor) for t in data):
-        tensors = tuple(data)
+    elif isinstance(data, (tuple, list)) and data and all(isinstance(t, (Tensor, np.ndarray)) for t in data):
+        tensors = tuple(as_tensor(t) for t in data)
     else:
-        raise TypeError(f"data must be a Tensor, a TensorDataset or a tuple of Tensors, got {type(data).__name__}")
+        raise TypeError(
+            f"data must be a Tensor or numpy array of samples, a TensorDataset, or a tuple of them (samples first), "
+            f"got {type(data).__name__}: convert it with torch.as_tensor(data, dtype=torch.float32)"
+        )
     if tensors[0].dim() == 0:
         raise ValueError("data must hold samples along its first axis; got a 0-dimensional tensor")
     n = len(tensors[0])
@@ -268,7 +278,7 @@ def fit(
     seed: int | None = 0,
     amp: bool = False,
     callback: Callback | None = None,
-    callback_every: int = 0,
+    callback_every: int | None = None,
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int = 0,
     keep: int = 1,
@@ -291,6 +301,7 @@ def fit(
         model: any genlab model (see `genlab.models.base`).
         data: samples (N, *model.data_shape), or a TensorDataset / tuple whose first
             tensor is the samples and whose others (labels, conditions) travel with them.
+            numpy arrays are accepted wherever tensors are (as tensors of the same dtype).
             A conditional model (classes=K) reads data[1] as its labels; an unconditional one
             reads the samples only and ignores the rest, so a labelled data set such as
             `genlab.data.stacked_digits()` can be given to either as it is.
@@ -302,6 +313,10 @@ def fit(
         amp: bfloat16 autocast around each step; CUDA only.
         callback: called as callback(step, model, history) after every `callback_every` steps
             (under torchrun in every process: act only where genlab.distributed.rank() == 0).
+        callback_every: how often, in steps, to call `callback`. None (default): whenever `fit`
+            reads the losses anyway — every `log_every` steps and after the last step — so the
+            callback costs no extra wait for the device and runs at least once. With a callback,
+            0 is refused (it would never be called); without one, the value is not used.
         checkpoint: file for the training state, written atomically every `checkpoint_every`
             steps and at the end, and never with a non-finite loss or parameter in it. A run
             holds the path for its whole length (a lock file `.NAME.lock` beside it): a second
@@ -353,7 +368,8 @@ def fit(
     """
     check_count(steps, "steps")
     check_count(checkpoint_every, "checkpoint_every")
-    check_count(callback_every, "callback_every")
+    if callback_every is not None:
+        check_count(callback_every, "callback_every")
     check_count(keep, "keep", minimum=1)
     check_count(log_every, "log_every", minimum=1)
     if resume not in RESUME or (resume is not False and not isinstance(resume, (bool, str))):
@@ -373,6 +389,9 @@ def fit(
     check_positive(distributed_timeout, "distributed_timeout (seconds)")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable as callback(step, model, history), got {type(callback).__name__}")
+    if callback is not None and callback_every == 0:
+        raise ValueError("callback_every=0 would never call the callback: pass a number of steps, or leave "
+                         "callback_every out to call it every log_every steps and after the last step")
     if not isinstance(model, Trainable):
         raise TypeError(f"model must be a genlab model (genlab.models.base.Trainable), got {type(model).__name__}")
     if checkpoint is not None:
@@ -420,7 +439,7 @@ def fit(
 
 def _train(model: Trainable, tensors: tuple[Tensor, ...], *, steps: int, batch_size: int, dev: torch.device,
            shard: distributed.Shard | None, main: bool, seed: int | None, amp: bool, callback: Callback | None,
-           callback_every: int, checkpoint: Path | None, checkpoint_every: int, keep: int, resume: bool | str,
+           callback_every: int | None, checkpoint: Path | None, checkpoint_every: int, keep: int, resume: bool | str,
            progress: bool | None, lr_decay: str | None, log_every: int, overwrite: bool,
            distributed_timeout: float) -> History:
     """`fit` after its checks, with the checkpoint held."""
@@ -516,7 +535,8 @@ def _train(model: Trainable, tensors: tuple[Tensor, ...], *, steps: int, batch_s
                 read_losses(done)
             if checkpoint_every and done % checkpoint_every == 0:
                 save(done)
-            if callback is not None and callback_every and done % callback_every == 0:
+            if callback is not None and (done % callback_every == 0 if callback_every
+                                         else done % log_every == 0 or done == steps):
                 log.flush(last_saved[0])
                 with distributed.unwrapped(model, shard):
                     callback(done, model, history)
@@ -577,9 +597,7 @@ def _model_settings(model: Trainable) -> dict[str, Any]:
 
 def _as_json(value: Any) -> Any:
     """A record as plain JSON data, so that tuples and lists (and vocabularies) compare alike."""
-    from genlab.checkpoint import _to_json
-
-    return json.loads(json.dumps(_to_json(value))) if value is not None else None
+    return json.loads(json.dumps(to_json(value))) if value is not None else None
 
 
 def _check_disjoint(optimizers: Optimizers) -> None:

@@ -118,3 +118,25 @@ def test_the_checks_can_fail(monkeypatch):
 if __name__ == "__main__":  # the coverage figure: python tests/test_api.py
     names = public_names()
     print(f"{len(names) - len(undocumented())} of {len(names)} public names documented")
+
+
+def test_no_module_uses_another_modules_private_names():
+    """Layering: a name that starts with "_" stays in its module. An import `from genlab.x import _y` or an
+    attribute `genlab.x._y` from another module is refused (dunder names such as __version__ excepted)."""
+    found = []
+    for path in sorted((ROOT / "genlab").rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("genlab") \
+                    and node.module != module:
+                found += [f"{module}: from {node.module} import {a.name}" for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__")]
+    assert not found, found
+
+
+def test_the_checkpoint_module_knows_no_data_class():
+    """Values such as a Vocabulary reach a checkpoint's JSON records through `genlab.records`, by a hook the
+    class itself declares; the checkpoint code names none of them."""
+    text = (ROOT / "genlab" / "checkpoint.py").read_text(encoding="utf-8")
+    assert "Vocabulary" not in text and "genlab.data" not in text

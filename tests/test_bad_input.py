@@ -5,6 +5,7 @@ test_bad_input_data.py."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -96,7 +97,7 @@ CATALOGUE = [
     ("GAN d_steps zero", lambda: gan(d_steps=0), ValueError, "d_steps must be a positive integer"),
     ("GAN pack float", lambda: gan(pack=1.5), ValueError, "pack must be a positive integer"),
     ("GAN categories negative", lambda: gan(categories=-1), ValueError, "categories must be a non-negative integer"),
-    ("GAN ema one", lambda: gan(ema=1.0), ValueError, r"ema must be a decay in \[0, 1\)"),
+    ("GAN ema one", lambda: gan(ema=1.0), ValueError, r"ema must be a number in \[0, 1\), got 1.0; 0 turns the average off"),
     ("GAN lr NaN", lambda: gan(lr=float("nan")), ValueError, "lr must be a finite number > 0"),
     ("GAN loss unknown", lambda: gan(loss="lsgan"), ValueError, "unknown GAN loss 'lsgan'"),
     ("GAN shapes disagree", lambda: genlab.GAN(nn.Linear(2, 3), nn.Linear(2, 1), latent_dim=2, data_shape=(2,)),
@@ -108,7 +109,7 @@ CATALOGUE = [
     ("condition for an unconditional model", lambda: gan().sample(2, condition=torch.zeros(2)), ValueError, "unconditional"),
     ("rejection sampling with a NaN discriminator", lambda: nan_gan().rejection_sample(4, burn_in=100, batch_size=100),
      ValueError, "NaN or infinite logits"),
-    ("rejection sampling quantile 1", lambda: gan().rejection_sample(4, quantile=1.0), ValueError, r"quantile must be in \[0, 1\)"),
+    ("rejection sampling quantile 1", lambda: gan().rejection_sample(4, quantile=1.0), ValueError, r"quantile must be a number in \[0, 1\)"),
     ("rejection sampling burn_in zero", lambda: gan().rejection_sample(4, burn_in=0), ValueError, "burn_in must be"),
     ("rejection sampling for WGAN-GP", lambda: gan(loss="wgan-gp").rejection_sample(4), ValueError, "log p_data/p_g"),
     # --- VAE
@@ -116,7 +117,7 @@ CATALOGUE = [
     ("VAE beta NaN", lambda: vae(beta=float("nan")), ValueError, "beta must be"),
     ("VAE kl_warmup float", lambda: vae(kl_warmup=0.5), ValueError, "kl_warmup must be a non-negative integer"),
     ("VAE likelihood unknown", lambda: vae(likelihood="poisson"), ValueError, "unknown likelihood 'poisson'"),
-    ("VAE init_scale zero", lambda: vae(init_scale=0.0), ValueError, "init_scale must be positive"),
+    ("VAE init_scale zero", lambda: vae(init_scale=0.0), ValueError, "init_scale must be a finite number > 0"),
     ("VAE lr zero", lambda: vae(lr=0), ValueError, "lr must be a finite number > 0"),
     ("VAE image_shape flat", lambda: genlab.VAE.conv((8, 8)), ValueError, r"image_shape must be \(channels, height, width\)"),
     ("VAE importance samples zero", lambda: vae().log_likelihood(RING, 0), ValueError, "k, the number of importance samples"),
@@ -128,7 +129,7 @@ CATALOGUE = [
     ("CharRNN cell unknown", lambda: CharRNN(VOCAB, cell="transformer"), ValueError, "unknown cell 'transformer'"),
     ("CharRNN hidden zero", lambda: CharRNN(VOCAB, hidden=0), ValueError, "hidden must be a positive integer"),
     ("CharRNN vocab a string", lambda: CharRNN("abc"), TypeError, "vocab must be a genlab.data.Vocabulary"),
-    ("CharRNN dropout one", lambda: CharRNN(VOCAB, dropout=1.0), ValueError, r"dropout must lie in \[0, 1\)"),
+    ("CharRNN dropout one", lambda: CharRNN(VOCAB, dropout=1.0), ValueError, r"dropout must be a number in \[0, 1\)"),
     ("CharRNN temperature zero", lambda: CharRNN(VOCAB).sample(2, temperature=0), ValueError, "temperature must be"),
     ("CharRNN top_k zero", lambda: CharRNN(VOCAB).sample(2, top_k=0), ValueError, "top_k must be a positive integer"),
     ("CharRNN max_len zero", lambda: CharRNN(VOCAB).sample(2, max_len=0), ValueError, "max_len must be a positive integer"),
@@ -146,7 +147,7 @@ CATALOGUE = [
      r"x must have shape \(batch, time, 2\)"),
     ("SequenceVAE vocab a list", lambda: genlab.SequenceVAE(["a", "b"]), TypeError, "vocab must be a genlab.data.Vocabulary"),
     ("SequenceVAE word_dropout above one", lambda: genlab.SequenceVAE(VOCAB, word_dropout=2.0), ValueError,
-     r"word_dropout must lie in \[0, 1\]"),
+     r"word_dropout must be a number in \[0, 1\]"),
     ("SequenceVAE free_bits negative", lambda: genlab.SequenceVAE(VOCAB, free_bits=-0.5), ValueError, "free_bits must be"),
     ("SequenceVAE interpolation of one step", lambda: genlab.SequenceVAE(VOCAB).interpolate("ab", "ba", steps=1),
      ValueError, "steps must be an integer ≥ 2"),
@@ -247,3 +248,80 @@ def test_the_size_check_of_the_constructors_draws_nothing_and_changes_no_model(m
     assert torch.equal(after_checked, after_unchecked)
     for a, b in zip(checked, unchecked):
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+# --- every numeric option of every model constructor, through the shared checks of genlab.checks
+
+SEQUENCES = {"features": 2, "length": 6}
+#: (build(**options), {option: kind}) for each model; `kind` names the values the option must refuse
+OPTIONS = {
+    "GAN": (lambda **kw: genlab.GAN.mlp(**({"hidden": 8, "depth": 1} | kw)),
+            {"data_dim": "count1", "latent_dim": "count1", "hidden": "count1", "depth": "count1", "pack": "count1",
+             "categories": "count", "classes": "count", "d_steps": "count1", "lr": "positive", "d_lr": "positive",
+             "gp_weight": "non-negative", "r1_weight": "non-negative", "ema": "fraction"}),
+    "VAE": (lambda **kw: genlab.VAE.mlp(**({"hidden": 8, "depth": 1} | kw)),
+            {"data_dim": "count1", "latent_dim": "count1", "hidden": "count1", "depth": "count1", "classes": "count",
+             "beta": "non-negative", "kl_warmup": "count", "init_scale": "positive", "lr": "positive"}),
+    "VAE.conv": (lambda **kw: genlab.VAE.conv((1, 8, 8), **({"channels": (4,)} | kw)), {"latent_dim": "count1"}),
+    "MaskedVAE": (lambda **kw: MaskedVAE.mlp(**({"hidden": 8, "depth": 1} | kw)), {"k": "count1", "beta": "non-negative"}),
+    "VAEGAN": (lambda **kw: genlab.VAEGAN.mlp(**({"hidden": 8, "depth": 1} | kw)),
+               {"data_dim": "count1", "latent_dim": "count1", "hidden": "count1", "depth": "count1",
+                "gamma": "positive", "beta": "non-negative", "lr": "positive"}),
+    "AAE": (lambda **kw: genlab.AAE.mlp(**({"hidden": 8, "depth": 1} | kw)),
+            {"latent_dim": "count1", "hidden": "count1", "lr": "positive", "discriminator_lr": "positive"}),
+    "BiGAN": (lambda **kw: genlab.BiGAN.mlp(**({"hidden": 8, "depth": 1} | kw)),
+              {"latent_dim": "count1", "hidden": "count1", "lr": "positive"}),
+    "DDPM": (lambda **kw: genlab.DDPM.mlp(**({"hidden": 8, "depth": 1, "timesteps": 10} | kw)),
+             {"hidden": "count1", "timesteps": "count2", "time_dim": "count2", "lr": "positive", "ema": "fraction"}),
+    "TimeGAN": (lambda **kw: genlab.TimeGAN(**(SEQUENCES | {"hidden": 4} | kw)),
+                {"features": "count1", "hidden": "count1", "layers": "count1", "noise_dim": "count1",
+                 "generator_updates": "count1", "embedding_steps": "count", "supervised_steps": "count",
+                 "gamma": "non-negative", "d_threshold": "non-negative", "lr": "positive"}),
+    "VRNN": (lambda **kw: genlab.VRNN(**(SEQUENCES | {"latent_dim": 2, "hidden": 4} | kw)),
+             {"features": "count1", "length": "count1", "latent_dim": "count1", "hidden": "count1",
+              "kl_warmup": "count", "lr": "positive", "clip_norm": "positive", "min_log_scale": "finite"}),
+    "SequenceRNN": (lambda **kw: SequenceRNN(**(SEQUENCES | {"hidden": 4} | kw)),
+                    {"features": "count1", "hidden": "count1", "layers": "count1", "components": "count1",
+                     "lr": "positive", "clip_norm": "positive", "min_log_scale": "finite", "max_log_scale": "finite"}),
+    "SequenceVAE": (lambda **kw: genlab.SequenceVAE(VOCAB, **({"latent_dim": 2, "hidden": 4} | kw)),
+                    {"latent_dim": "count1", "hidden": "count1", "kl_warmup": "count", "lr": "positive",
+                     "word_dropout": "probability", "free_bits": "non-negative", "clip_norm": "positive"}),
+    "CharRNN": (lambda **kw: CharRNN(VOCAB, **({"hidden": 4} | kw)),
+                {"embedding_dim": "count1", "hidden": "count1", "layers": "count1", "max_len": "count1",
+                 "dropout": "fraction", "lr": "positive", "clip_norm": "positive"}),
+    "RecurrentGAN": (lambda **kw: genlab.RecurrentGAN(**(SEQUENCES | {"hidden": 4} | kw)),
+                     {"noise_dim": "count1", "hidden": "count1", "layers": "count1", "classes": "count",
+                      "lr": "positive", "d_lr": "positive", "clip_norm": "positive"}),
+    "RecurrentRegressor": (lambda **kw: RecurrentRegressor(**(SEQUENCES | {"hidden": 4, "cell": "rnn"} | kw)),
+                           {"hidden": "count1", "lr": "positive", "clip_norm": "positive",
+                            "recurrent_radius": "positive", "truncate": "count1"}),
+}
+INF, BOOL, TEXT = math.inf, True, "1"
+BAD = {  # every kind refuses inf, NaN and True (a bool is not a number) and a number given as text
+    "count": [INF, NAN, BOOL, TEXT, 1.5, -1],
+    "count1": [INF, NAN, BOOL, TEXT, 1.5, -1, 0],
+    "count2": [INF, NAN, BOOL, TEXT, 2.5, -1, 1],
+    "positive": [INF, NAN, BOOL, TEXT, -1.0, 0.0],
+    "non-negative": [INF, NAN, BOOL, TEXT, -1.0],
+    "finite": [INF, -INF, NAN, BOOL, TEXT],
+    "fraction": [INF, NAN, BOOL, TEXT, -0.1, 1.0],
+    "probability": [INF, NAN, BOOL, TEXT, -0.1, 1.5],
+}
+BAD_OPTIONS = [(model, option, value) for model, (_, options) in OPTIONS.items()
+               for option, kind in options.items() for value in BAD[kind]]
+
+
+@pytest.mark.parametrize("model, option, value", BAD_OPTIONS,
+                         ids=[f"{m} {o}={v!r}" for m, o, v in BAD_OPTIONS])
+def test_every_numeric_option_is_checked_alike(model, option, value):
+    """One message for every model: "<option> must be <what>, got <value>" (then, for some, what to do)."""
+    build, _ = OPTIONS[model]
+    with pytest.raises(ValueError, match=rf"^{option}\b.* must be .*got {re.escape(repr(value))}") as caught:
+        build(**{option: value})
+    assert str(caught.value).startswith(option)
+
+
+@pytest.mark.parametrize("model", OPTIONS)
+def test_the_options_table_builds_each_model_when_the_values_are_good(model):
+    build, options = OPTIONS[model]
+    assert isinstance(build(), genlab.models.Trainable)

@@ -58,7 +58,7 @@ from genlab.metrics import (
     split_halves,
     stacked_modes,
 )
-from genlab.metrics.classifier import _network, digit_classifier, train_digit_classifier
+from genlab.metrics.classifier import classifier_network, digit_classifier, train_digit_classifier
 from genlab.metrics.modes import core_fraction, kl_to_uniform, truncated_rms
 from genlab.metrics.sequences import PostHocGRU
 from genlab.metrics.stacked import classify_stacked
@@ -85,7 +85,7 @@ def with_nan(t: torch.Tensor, index=0) -> torch.Tensor:
 
 
 def untrained() -> DigitClassifier:
-    return DigitClassifier(_network())
+    return DigitClassifier(classifier_network())
 
 
 def missing_xy():

@@ -140,17 +140,20 @@ def _pages(html: Path) -> list[Path]:
 # structure
 
 
+@pytest.mark.slow
 def test_index_exists(html):
     assert (html / "index.html").is_file()
     assert (html / "book" / "index.html").is_file()
 
 
+@pytest.mark.slow
 def test_every_toc_entry_has_a_page(html):
     assert TOC_FILES[0] == "book/index"
     missing = [f for f in TOC_FILES if not (html / f"{f}.html").is_file()]
     assert not missing, f"toc entries without an HTML page: {missing}"
 
 
+@pytest.mark.slow
 def test_chapters_in_order(html):
     chapters = [
         "book/01_background/index",
@@ -169,6 +172,7 @@ def test_chapters_in_order(html):
     assert TOC_FILES[-1] == "book/bibliography"
 
 
+@pytest.mark.slow
 def test_only_toc_pages_are_built(html):
     """Nothing outside the toc (the venv, the package, tests) becomes a page."""
     expected = {f"{f}.html" for f in TOC_FILES}
@@ -200,6 +204,7 @@ def test_every_book_source_is_in_the_toc():
 # math, served locally
 
 
+@pytest.mark.slow
 def test_mathjax_is_served_locally(html):
     loaders = 0
     for page in _pages(html):
@@ -217,6 +222,7 @@ def test_mathjax_is_served_locally(html):
     assert loaders > 0, "no page loads MathJax, although the book has math"
 
 
+@pytest.mark.slow
 def test_dollar_math_is_rendered(html):
     text = (html / "book" / "index.html").read_text(encoding="utf-8")
     # $...$ becomes \(...\) and $$...$$ becomes \[...\] inside math elements.
@@ -224,6 +230,7 @@ def test_dollar_math_is_rendered(html):
     assert re.search(r'class="math[^"]*"[^>]*>\s*\\\[', text), "no display math"
 
 
+@pytest.mark.slow
 def test_no_external_scripts_or_stylesheets(html):
     """Pages work offline: no script or stylesheet comes from another host."""
     offenders = []
@@ -255,6 +262,7 @@ def _cited_keys() -> set[str]:
     return keys
 
 
+@pytest.mark.slow
 def test_bibliography_lists_the_cited_works(html):
     cited = _cited_keys()
     assert {"goodfellow2014gan", "kingma2014vae"} <= cited
@@ -268,6 +276,7 @@ def test_bibliography_lists_the_cited_works(html):
 # launch button and images on the chapter-1 notebook
 
 
+@pytest.mark.slow
 def test_colab_link_points_at_the_notebook(html):
     parts = urlparse(REPO_URL).path.strip("/").split("/")
     org, repo = parts[0], parts[1]
@@ -283,6 +292,7 @@ def test_colab_link_points_at_the_notebook(html):
     assert colab_links == [expected], f"Colab links: {colab_links}, expected {expected}"
 
 
+@pytest.mark.slow
 def test_chapter1_images_exist(html):
     for name in ("book/01_background/index", CH1_NOTEBOOK):
         page = html / f"{name}.html"
@@ -474,6 +484,7 @@ def test_every_notebook_records_how_it_was_executed():
         assert record["seconds"] >= 0 and record["threads"] >= 1 and re.fullmatch(r"\d{4}-\d\d-\d\d", record["date"])
 
 
+@pytest.mark.slow
 def test_notebook_pages_print_their_execution_record(html):
     path = next(p for p in _notebooks() if p.stem == "first_taste")
     record = json.loads(path.read_text(encoding="utf-8"))["metadata"]["genlab"]["executed"]
@@ -502,6 +513,7 @@ def test_every_figure_is_captioned():
 # the API reference
 
 
+@pytest.mark.slow
 def test_api_page_documents_every_public_name(html):
     from test_api import public_names
 
@@ -512,6 +524,7 @@ def test_api_page_documents_every_public_name(html):
     assert not missing, f"public names missing from the API page: {missing}"
 
 
+@pytest.mark.slow
 def test_glossary_links_into_the_api_page(html):
     page = html / "book" / "appendix" / "notation.html"
     api = set(re.findall(r'id="([^"]+)"', (html / "book" / "appendix" / "api.html").read_text(encoding="utf-8")))

@@ -475,3 +475,38 @@ def test_a_full_disk_is_named_with_the_path_and_the_history_is_kept(failing_save
     assert info.value.errno == errno.ENOSPC
     assert len(info.value.history["loss"]) == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == [".run.pt.lock"]  # no half-written file
+
+
+def test_records_hold_the_classes_that_declare_a_tag_and_nothing_else():
+    """genlab.records: a Vocabulary is written as its characters under its tag and read back equal, as any
+    class registered with `recordable` would be; an unregistered object is refused by name."""
+    from genlab.data import Vocabulary
+    from genlab.records import RECORDABLE, from_json, recordable, to_json
+
+    vocab = Vocabulary("abc")
+    record = to_json({"vocab": vocab, "sizes": (1, 2), "name": "x"})
+    assert record == {"vocab": {"__vocabulary__": "abc"}, "sizes": [1, 2], "name": "x"}
+    back = from_json(json.loads(json.dumps(record)))
+    assert back["vocab"].tokens == vocab.tokens and back["sizes"] == (1, 2)
+
+    @recordable("__test_pair__")
+    class Pair:
+        def __init__(self, a, b):
+            self.a, self.b = a, b
+
+        def to_record(self):
+            return [self.a, self.b]
+
+        @classmethod
+        def from_record(cls, data):
+            return cls(*data)
+
+    try:
+        pair = from_json(to_json({"p": Pair(1, 2)}))["p"]
+        assert (pair.a, pair.b) == (1, 2)
+        with pytest.raises(ValueError, match="taken"):
+            recordable("__test_pair__")(type("Other", (), {}))
+    finally:
+        del RECORDABLE["__test_pair__"]
+    with pytest.raises(TypeError, match="object cannot be stored"):
+        to_json(object())

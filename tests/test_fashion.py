@@ -16,7 +16,7 @@ from genlab.bench import compare
 from genlab.bench import fashion as fashion_bench
 from genlab.data import idx
 from genlab.metrics import fashion, image_scores, real_floor, split_halves
-from genlab.metrics.classifier import _network
+from genlab.metrics.classifier import classifier_network
 from genlab.metrics.fashion import FashionClassifier, fashion_classifier, subset, train_fashion_classifier
 
 N_TRAIN, N_TEST = 240, 80
@@ -93,7 +93,7 @@ def test_shared_classifier_is_cached_per_process(data):
 
 
 def test_bad_input_is_refused_with_the_argument_named():
-    clf = FashionClassifier(_network((1, 28, 28)))
+    clf = FashionClassifier(classifier_network((1, 28, 28)))
     with pytest.raises(ValueError, match=r"images must have shape \(N, 1, 28, 28\) for the Fashion-MNIST classifier"):
         clf.predict(torch.zeros(3, 1, 8, 8))
     with pytest.raises(ValueError, match=r"pixel values in \[-1, 1\] for the Fashion-MNIST classifier"):

@@ -265,7 +265,7 @@ def test_stabiliser_settings_are_checked_and_saved(tmp_path):
 
     with pytest.raises(ValueError, match="d_lr"):
         genlab.GAN.mlp(d_lr=0.0)
-    with pytest.raises(ValueError, match="r1_weight must be non-negative"):
+    with pytest.raises(ValueError, match="r1_weight must be a finite number ≥ 0"):
         genlab.GAN.mlp(r1_weight=-1.0)
     gan = genlab.GAN.mlp(hidden=8, depth=2, d_lr=4e-4, r1_weight=10.0)
     path = tmp_path / "gan.pt"

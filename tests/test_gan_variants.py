@@ -153,3 +153,29 @@ def test_rejection_sampling_refuses_critics_that_are_not_density_ratios():
             gan.rejection_sample(10)
     with pytest.raises(ValueError, match="quantile"):
         genlab.GAN.mlp(hidden=8, depth=1).rejection_sample(10, quantile=1.0)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_rejection_sampling_restores_the_mode_on_every_exit(training):
+    """The model comes back in the mode it was in — after samples, after a refusal, and after an error
+    raised midway through the sampling loop."""
+    gan = genlab.GAN.mlp(hidden=8, depth=1).train(training)
+    gan.rejection_sample(4, burn_in=50, batch_size=50)
+    assert gan.training is training and gan.discriminator.training is training
+    calls = []
+
+    def failing(x, labels=None):
+        calls.append(gan.training)
+        if len(calls) == 3:  # the two burn-in passes went through; the first sampling batch fails
+            raise RuntimeError("out of memory")
+        return genlab.GAN.logits(gan, x, labels)
+
+    gan.logits = failing
+    with pytest.raises(RuntimeError, match="out of memory"):
+        gan.rejection_sample(4, burn_in=50, batch_size=50)
+    assert calls == [False] * 3  # it ran in eval mode ...
+    assert gan.training is training and gan.generator.training is training  # ... and left it as it found it
+    gan.logits = lambda x, labels=None: torch.full((x.shape[0],), float("nan"))
+    with pytest.raises(ValueError, match="NaN or infinite logits"):
+        gan.rejection_sample(4, burn_in=50, batch_size=50)
+    assert gan.training is training

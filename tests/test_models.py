@@ -68,9 +68,38 @@ def test_gaussian_kl_matches_monte_carlo(seed):
 
 
 def test_gaussian_log_likelihood_matches_torch_distributions():
+    x, mean, logvar = torch.randn(4, 3), torch.randn(4, 3), torch.randn(3)
+    expected = torch.distributions.Normal(mean, (0.5 * logvar).exp()).log_prob(x).sum(1)
+    assert torch.allclose(losses.gaussian_log_likelihood(x, mean, logvar=logvar), expected, atol=1e-5)
+
+
+def test_every_gaussian_takes_the_log_variance():
+    """One parameterisation: the density, the KL terms, the importance weights and the reparameterised
+    draw all read (mean, log σ²), and agree with torch.distributions.Normal(mean, exp(½ log σ²))."""
+    g = torch.Generator().manual_seed(0)
+    x, mu, logvar = (torch.randn(5, 3, generator=g) for _ in range(3))
+    normal = torch.distributions.Normal(mu, (0.5 * logvar).exp())
+    torch.testing.assert_close(losses.gaussian_log_density(x, mu, logvar=logvar), normal.log_prob(x))
+    torch.testing.assert_close(losses.diagonal_normal_log_prob(x, mu, logvar), normal.log_prob(x).sum(-1))
+    standard = torch.distributions.Normal(torch.zeros(3), torch.ones(3))
+    torch.testing.assert_close(losses.gaussian_kl(mu, logvar),
+                               torch.distributions.kl_divergence(normal, standard).sum(-1))
+    draws = losses.reparameterize(mu, logvar, (20000,), generator=g)
+    torch.testing.assert_close(draws.std(dim=0), (0.5 * logvar).exp(), atol=0.03, rtol=0.03)
+
+
+def test_the_former_log_scale_argument_warns_and_still_means_log_sigma():
     x, mean, log_scale = torch.randn(4, 3), torch.randn(4, 3), torch.randn(3)
-    expected = torch.distributions.Normal(mean, log_scale.exp()).log_prob(x).sum(1)
-    assert torch.allclose(losses.gaussian_log_likelihood(x, mean, log_scale), expected, atol=1e-5)
+    with pytest.warns(FutureWarning, match="logvar=2 \\* s"):
+        old = losses.gaussian_log_density(x, mean, log_scale=log_scale)
+    torch.testing.assert_close(old, losses.gaussian_log_density(x, mean, logvar=2 * log_scale))
+    with pytest.warns(FutureWarning):
+        old = losses.gaussian_log_likelihood(x, mean, log_scale=log_scale)
+    torch.testing.assert_close(old, losses.gaussian_log_likelihood(x, mean, logvar=2 * log_scale))
+    with pytest.raises(TypeError):  # a third positional argument would be read with the wrong meaning: refused
+        losses.gaussian_log_density(x, mean, log_scale)
+    with pytest.raises(TypeError, match="not both"):
+        losses.gaussian_log_density(x, mean, logvar=log_scale, log_scale=log_scale)
 
 
 def test_vae_elbo_is_a_lower_bound_on_an_exact_model():

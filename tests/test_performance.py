@@ -109,6 +109,7 @@ def test_gpu_refuses_bf16_off_cuda_and_an_existing_out_file(bench, tmp_path, mon
 # ddp_scaling.py
 
 
+@pytest.mark.slow
 def test_ddp_scaling_runs_one_and_two_processes_and_one_process_with_two_threads(bench):
     ddp = bench["ddp_scaling"]
     result = ddp.measure(["vae"], [2], steps=1, warmup=1, repeats=1, batch_size=32, report=None, timeout=300)

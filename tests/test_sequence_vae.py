@@ -131,6 +131,7 @@ def test_bad_arguments_name_themselves():
         tiny().log_likelihood(tokens().float())
 
 
+@pytest.mark.slow
 @pytest.mark.statistical
 def test_collapse_without_the_cures_and_a_used_code_with_them(seed):
     """On a small corpus of distinct names: no annealing and no word dropout let the KL fall towards zero;

@@ -50,6 +50,7 @@ def executed(tiny) -> dict[int, dict]:
     return results
 
 
+@pytest.mark.slow
 def test_every_assert_is_recorded_with_its_values_and_original_cell(executed):
     checks = executed[0]["checks"]
     assert executed[0]["error"] is None
@@ -65,6 +66,7 @@ def test_every_assert_is_recorded_with_its_values_and_original_cell(executed):
     assert checks[4]["values"] == [None, None]  # lists are not numbers
 
 
+@pytest.mark.slow
 def test_the_seed_reaches_the_notebook_and_failures_do_not_stop_it(executed):
     checks = {(c["cell"], c["assert"]): c for c in executed[3]["checks"]}
     assert checks[2, "0 <= SEED < LIMIT"]["passed"] is False
@@ -74,6 +76,7 @@ def test_the_seed_reaches_the_notebook_and_failures_do_not_stop_it(executed):
     assert executed[3]["error"] is None
 
 
+@pytest.mark.slow
 def test_summary_gives_pass_rates_ranges_and_the_smallest_slack(executed):
     rows = {r["assert"]: r for r in sweep.summarise(list(executed.values()))}
     value = rows["value > 0.25"]
@@ -109,6 +112,7 @@ def test_every_book_notebook_has_a_parameters_cell_that_sets_the_seed():
         sweep.check_parameters_cell(notebook)
 
 
+@pytest.mark.slow
 def test_the_report_lists_failures_and_unswept_notebooks(tiny, tmp_path, monkeypatch):
     monkeypatch.setattr(sweep, "RUNS", tmp_path)
     for seed in (0, 3):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import genlab
-from genlab.models.timegan import TimeGAN, moment_loss, supervised_loss
+from genlab.models.timegan import TimeGAN, moment_loss, next_step_loss
 
 
 def small(**kwargs) -> TimeGAN:
@@ -40,9 +40,22 @@ def test_the_supervised_loss_compares_each_prediction_with_the_next_step():
     """Aligning s(h)_t with h_t instead of h_{t+1}, a reported port's bug, lets the identity map win."""
     h = torch.rand(3, 6, 4)
     next_step = torch.cat([h[:, 1:], torch.zeros(3, 1, 4)], dim=1)  # a perfect one-step-ahead predictor
-    assert supervised_loss(h, next_step).item() == 0
-    assert supervised_loss(h, h).item() == pytest.approx((h[:, 1:] - h[:, :-1]).pow(2).mean().item())
-    assert supervised_loss(h, h).item() > 0.05
+    assert next_step_loss(h, next_step).item() == 0
+    assert next_step_loss(h, h).item() == pytest.approx((h[:, 1:] - h[:, :-1]).pow(2).mean().item())
+    assert next_step_loss(h, h).item() > 0.05
+
+
+def test_the_loss_and_the_switch_no_longer_share_a_name():
+    """L_S is `next_step_loss`; `supervised_loss` is only TimeGAN's switch. The function's former name still
+    imports, with a warning that names the new one."""
+    import genlab.models.timegan as timegan
+
+    with pytest.warns(FutureWarning, match="next_step_loss"):
+        assert timegan.supervised_loss is next_step_loss
+    assert "supervised_loss" not in vars(timegan)
+    assert small(supervised_loss=False).use_supervised_loss is False
+    with pytest.raises(AttributeError):
+        timegan.no_such_name
 
 
 def test_moment_loss_by_hand_without_a_square_root_around_it():
@@ -122,4 +135,4 @@ def test_padded_sequences_are_refused_because_no_loss_is_masked():
         genlab.fit(small(), x, steps=1, batch_size=8)
     # every loss is a plain mean over all B × T × F values: each step weighs the same
     h, predicted = torch.rand(3, 8, 4), torch.rand(3, 8, 4)
-    assert supervised_loss(h, predicted).item() == pytest.approx((h[:, 1:] - predicted[:, :-1]).pow(2).mean().item())
+    assert next_step_loss(h, predicted).item() == pytest.approx((h[:, 1:] - predicted[:, :-1]).pow(2).mean().item())

@@ -122,6 +122,7 @@ def test_a_changed_search_space_is_refused_on_resume(tmp_path, monkeypatch):
         tune.tune(tiny_tuning.BENCHMARK, ["A"], 3, tmp_path, **QUIET)
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_study_and_stop_at_the_budget(tmp_path):
     result = tune.tune(tiny_tuning.BENCHMARK, ["B"], 6, tmp_path, workers=2, **QUIET)
     entry = result["rows"]["B"]

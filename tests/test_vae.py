@@ -196,3 +196,39 @@ def test_bad_arguments_are_named():
         genlab.VAE.conv((1, 8, 8), channels=())
     with pytest.raises(ValueError, match="latent_dim"):
         genlab.VAE.conv((1, 8, 8), latent_dim=0)
+
+
+def test_networks_of_the_wrong_shape_are_named_at_construction():
+    """A decoder for images of another size fails when the VAE is built, naming the decoder and both
+    shapes — not at the first step with "shape '[32, 3, 32, 32]' is invalid for input of size 3200"."""
+    from genlab.nets import MLP, conv_encoder
+
+    encoder = conv_encoder((3, 32, 32), 16, (8,))
+    with pytest.raises(ValueError, match=r"the decoder makes outputs of shape \(100,\) but data_shape is \(3, 32, 32\)"):
+        genlab.VAE(encoder, MLP(8, 100, 16, 1), latent_dim=8, data_shape=(3, 32, 32))
+    with pytest.raises(ValueError, match=r"the encoder must output 2 \* latent_dim = 6 numbers .* got shape \(4,\)"):
+        genlab.VAE(MLP(2, 4, 16, 1), MLP(3, 2, 16, 1), latent_dim=3, data_shape=(2,))
+    with pytest.raises(ValueError, match=r"the encoder cannot take samples of shape \(2,\): .*mat1 and mat2"):
+        genlab.VAE(MLP(5, 4, 16, 1), MLP(2, 2, 16, 1), latent_dim=2, data_shape=(2,))
+    with pytest.raises(ValueError, match=r"the decoder cannot take codes of shape \(B, 2\)"):
+        genlab.VAE(MLP(2, 4, 16, 1), MLP(3, 2, 16, 1), latent_dim=2, data_shape=(2,))
+    # a conditional VAE's networks read the one-hot label too: forgetting it is named
+    with pytest.raises(ValueError, match=r"the encoder cannot take samples of shape \(5,\) \(data_shape \(2,\) and "
+                                         r"3 one-hot classes\)"):
+        genlab.VAE(MLP(2, 4, 16, 1), MLP(5, 2, 16, 1), latent_dim=2, data_shape=(2,), classes=3)
+
+
+def test_the_shape_probe_changes_nothing():
+    """The probe runs in eval mode without gradients: batch-norm statistics, each network's own mode and the
+    random stream are as they were, and a flat decoder output of the right size is accepted (decode reshapes)."""
+    from genlab.nets import MLP
+
+    decoder = nn.Sequential(nn.Linear(2, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 64))
+    encoder = nn.Sequential(nn.Flatten(), MLP(64, 4, 16, 1)).eval()
+    stats = [t.clone() for t in decoder[1].buffers()]
+    state = torch.get_rng_state()
+    model = genlab.VAE(encoder, decoder, latent_dim=2, data_shape=(1, 8, 8), likelihood="bernoulli")
+    assert torch.equal(torch.get_rng_state(), state)
+    assert all(torch.equal(a, b) for a, b in zip(stats, decoder[1].buffers()))
+    assert decoder.training and not encoder.training
+    assert model.decode(torch.zeros(3, 2)).shape == (3, 1, 8, 8)

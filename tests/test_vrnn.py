@@ -26,22 +26,31 @@ def test_kl_between_two_diagonal_gaussians_matches_torch():
     torch.testing.assert_close(gaussian_kl_between(mu_q, lv_q, mu_p, lv_p), expected)
 
 
-def test_one_step_elbo_by_hand():
-    """For T = 1 the state is zero: ELBO = log N(x; decoder(φ_z(z), 0)) − KL(q(z | x, 0) ‖ p(z | 0)) for the drawn z."""
-    model = tiny().eval()
-    x = torch.randn(4, 1, 2)
-    h = torch.zeros(4, 8)
+@pytest.mark.parametrize("length", [1, 4])
+def test_elbo_by_hand_is_the_sum_of_the_per_step_terms(length):
+    """Σ_t [log N(x_t; μ_x,t, σ_x,t²) − KL(N(μ_z,t, σ_z,t²) ‖ N(μ_0,t, σ_0,t²))] written out step by step: the
+    heads read [·, h_{t−1}], z_t = μ_z,t + σ_z,t ε_t, and h_t = GRU([φ_x(x_t), φ_z(z_t)], h_{t−1}), with
+    h_0 = 0 and every σ computed here from the heads' raw outputs (log σ = floor + softplus(raw − floor)).
+    With T > 1 the recurrence carries x_<t and z_<t into each step's prior and posterior."""
+    model = tiny(min_log_scale=-3.0).eval()
+    x = torch.randn(4, length, 2, generator=torch.Generator().manual_seed(1))
+    noise = torch.Generator().manual_seed(5)  # the draws elbo makes: one ε_t of shape (4, 3) per step, in order
+
+    def normal(out):
+        mean, raw = out.chunk(2, dim=-1)
+        return torch.distributions.Normal(mean, (-3.0 + torch.nn.functional.softplus(raw + 3.0)).exp())
+
     with torch.no_grad():
-        prior_mean, prior_ls = model._gaussian(model.prior(h))
-        post_mean, post_ls = model._gaussian(model.encoder(torch.cat([model.phi_x(x[:, 0]), h], dim=-1)))
-        eps = torch.randn(4, 3, generator=torch.Generator().manual_seed(5))
-        z = post_mean + post_ls.exp() * eps
-        mean, ls = model._gaussian(model.decoder(torch.cat([model.phi_z(z), h], dim=-1)))
-        log_px = torch.distributions.Normal(mean, ls.exp()).log_prob(x[:, 0]).sum(-1)
-        kl = torch.distributions.kl_divergence(torch.distributions.Normal(post_mean, post_ls.exp()),
-                                               torch.distributions.Normal(prior_mean, prior_ls.exp())).sum(-1)
+        h, total = torch.zeros(4, 8), torch.zeros(4)
+        for t in range(length):
+            prior = normal(model.prior(h))
+            posterior = normal(model.encoder(torch.cat([model.phi_x(x[:, t]), h], dim=-1)))
+            z = posterior.loc + posterior.scale * torch.randn(4, 3, generator=noise)
+            likelihood = normal(model.decoder(torch.cat([model.phi_z(z), h], dim=-1)))
+            total += likelihood.log_prob(x[:, t]).sum(-1) - torch.distributions.kl_divergence(posterior, prior).sum(-1)
+            h = model.cell(torch.cat([model.phi_x(x[:, t]), model.phi_z(z)], dim=-1), h)
         elbo = model.elbo(x, generator=torch.Generator().manual_seed(5))
-    torch.testing.assert_close(elbo, log_px - kl)
+    torch.testing.assert_close(elbo, total)
 
 
 def test_the_recurrence_reads_both_x_and_z():
@@ -80,8 +89,8 @@ def test_scale_floor_keeps_a_perfect_fit_finite():
     x = torch.full((8, 6, 2), 0.5)
     terms = model.step_terms(x)
     assert torch.isfinite(terms["log_px"]).all() and torch.isfinite(terms["kl"]).all()
-    mean, log_scale = model._gaussian(torch.cat([torch.zeros(1, 2), torch.full((1, 2), -1e4)], dim=-1))
-    assert torch.all(log_scale == -4.0)
+    mean, logvar = model._gaussian(torch.cat([torch.zeros(1, 2), torch.full((1, 2), -1e4)], dim=-1))
+    assert torch.all(logvar == 2 * -4.0)  # log σ² at the floor of log σ
     loss = -terms["log_px"].mean()
     loss.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)

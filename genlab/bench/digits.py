@@ -218,7 +218,9 @@ def _objective(row: str, raw, seed: int, device: torch.device, report: Report) -
 
     model, _ = train_and_sample_images(recipe.build, x_fit, 1, seed, device, steps=recipe.steps,
                                        batch_size=recipe.batch_size, labels=y_fit, bernoulli=bernoulli,
-                                       callback=measure, callback_every=recipe.steps // 4)
+                                       # a quarter of the budget between reports (none under 4 steps)
+                                       callback=measure if recipe.steps >= 4 else None,
+                                       callback_every=recipe.steps // 4 or None)
     value = frechet(model)
     report(recipe.steps, value)
     return value, {"updates": recipe.steps}

@@ -161,15 +161,15 @@ def fit_recipe(
     *,
     steps: int | None = None,
     callback=None,
-    callback_every: int = 0,
+    callback_every: int | None = None,
     params: dict | None = None,
 ) -> tuple[Trained, dict[str, list[float]]]:
     """Train row `model` on mixture `data` with `seed` exactly as the benchmark does.
 
     Returns the trained model and fit()'s loss history. `steps` overrides the recipe's
     budget; `callback(step, trained, history)`, if given, is called every `callback_every`
-    steps with the model as trained so far; `params` (settings of the row's search space,
-    `SPACES[model]`) replace the recipe's.
+    steps (None: when `fit` reads the losses) with the model as trained so far; `params`
+    (settings of the row's search space, `SPACES[model]`) replace the recipe's.
     """
     recipe = with_params(RECIPES[model], params or {})
     recipe = recipe if steps is None else dataclasses.replace(recipe, steps=steps)
@@ -260,8 +260,9 @@ def _objective(data: str):
             if step < recipe.steps and report(step, objective_value(data, trained.sample(N_SAMPLES, 50_000 + seed))):
                 raise Pruned(f"stopped at step {step}")
 
-        trained, _ = fit_recipe(data, row, seed, device, params=decode(SPACES[row], raw), callback=measure,
-                                callback_every=every)
+        # a quarter of the budget between reports (none under 4 steps)
+        trained, _ = fit_recipe(data, row, seed, device, params=decode(SPACES[row], raw),
+                                callback=measure if every else None, callback_every=every or None)
         value = objective_value(data, trained.sample(N_SAMPLES, 50_000 + seed))
         report(recipe.steps, value)
         return value, {"updates": recipe.steps}

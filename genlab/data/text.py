@@ -30,6 +30,7 @@ from torch import Tensor
 
 from genlab.checks import check_count
 from genlab.data.split import split
+from genlab.records import recordable
 
 
 def _check_texts(texts: object, name: str) -> list[str]:
@@ -120,11 +121,14 @@ def split_names(names: Sequence[str], test_fraction: float = 0.1, *, seed: int =
     return [names[i] for i in train_idx.tolist()], [names[i] for i in test_idx.tolist()]
 
 
+@recordable("__vocabulary__")
 class Vocabulary:
     """Characters plus three special tokens, each mapped to an integer id.
 
     Ids 0, 1, 2 are padding, begin and end; the characters follow in sorted order.
     `encode` maps characters only; `encode_corpus` adds the begin and end tokens.
+    A vocabulary is a constructor argument of the text models, so checkpoints record it (as its
+    characters, see `genlab.records`).
     """
 
     PAD, BEGIN, END = "<pad>", "<s>", "</s>"
@@ -172,6 +176,15 @@ class Vocabulary:
 
     def __len__(self) -> int:
         return self.size
+
+    def to_record(self) -> str:
+        """Its characters as one string: all a checkpoint needs to rebuild it."""
+        return "".join(self.characters)
+
+    @classmethod
+    def from_record(cls, characters: str) -> Vocabulary:
+        """The vocabulary `to_record` wrote."""
+        return cls(characters)
 
     def __repr__(self) -> str:
         return f"Vocabulary({''.join(self.characters)!r}, size={self.size})"

@@ -11,7 +11,7 @@ seed=0)`'s training part; the held-out part gives `test_accuracy`. The trained n
 per process, so every later call is free.
 
 `ImageClassifier` holds what does not depend on the images' size — input checks, probabilities,
-labels, features, accuracy — and `_network` and `train_classifier` build and train the same
+labels, features, accuracy — and `classifier_network` and `train_classifier` build and train the same
 two-convolution network for any (1, H, W) with H and W multiples of 4: `DigitClassifier` is its
 8×8 case, `genlab.metrics.fashion.FashionClassifier` its 28×28 one.
 """
@@ -34,7 +34,7 @@ IMAGE_SHAPE = (1, 8, 8)
 N_CLASSES = 10
 
 
-def _network(image_shape: tuple[int, int, int] = IMAGE_SHAPE) -> nn.Sequential:
+def classifier_network(image_shape: tuple[int, int, int] = IMAGE_SHAPE) -> nn.Sequential:
     """(B, 1, H, W) -> (B, 10) logits; H and W multiples of 4 (8×8 digits: the sizes below)."""
     _, h, w = image_shape
     return nn.Sequential(
@@ -56,7 +56,7 @@ class ImageClassifier(nn.Module):
     """A trained classifier of images (N, *image_shape) with values in [-1, 1] into 10 classes.
 
     `net` maps (B, *image_shape) to (B, 10) logits and ends in (…, ReLU, Dropout, Linear), as
-    `_network` does: `features` are the activations before the dropout. Subclasses set
+    `classifier_network` does: `features` are the activations before the dropout. Subclasses set
     `image_shape`, `name` (used in error messages) and `chunk`, the most images one forward
     pass takes (None: all at once).
 
@@ -204,7 +204,7 @@ def train_digit_classifier(seed: int = 0, epochs: int = 20, batch_size: int = 64
     check_count(batch_size, "batch_size", minimum=1)
     train, test = split(digits(), 0.2, seed=0)
     images, labels = train.tensors
-    model = DigitClassifier(train_classifier(_network, images, labels, seed, epochs, batch_size))
+    model = DigitClassifier(train_classifier(classifier_network, images, labels, seed, epochs, batch_size))
     model.test_accuracy = model.accuracy(test)
     return model
 

@@ -30,7 +30,7 @@ from torch.utils.data import TensorDataset
 
 from genlab.checks import check_count, check_seed
 from genlab.data.idx import load_idx_dataset
-from genlab.metrics.classifier import ImageClassifier, _network, parse_device, train_classifier
+from genlab.metrics.classifier import ImageClassifier, classifier_network, parse_device, train_classifier
 
 IMAGE_SHAPE = (1, 28, 28)
 N_TRAIN = 20_000
@@ -98,7 +98,7 @@ def train_fashion_classifier(
     check_count(n_train, "n_train", minimum=1)
     images, labels = subset(*fashion_mnist("train", root).tensors, n_train)
     test = fashion_mnist("test", root)
-    net = train_classifier(lambda: _network(IMAGE_SHAPE), images, labels, seed, epochs, batch_size)
+    net = train_classifier(lambda: classifier_network(IMAGE_SHAPE), images, labels, seed, epochs, batch_size)
     model = FashionClassifier(net)
     model.test_accuracy = model.accuracy(test)
     return model

@@ -41,9 +41,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab import losses
-from genlab.checks import check_betas, check_flag
+from genlab.checks import check_betas, check_flag, check_widths
 from genlab.distributed import batch_random
-from genlab.models.base import Batch, CodeEncoder, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
+from genlab.models.base import (Batch, CodeEncoder, GenerativeModel, Losses, Optimizers, check_count, check_positive,
+                                constructor, probe, probing)
 from genlab.nets import MLP, conv_decoder, conv_encoder
 
 Prior = Callable[[int, torch.Generator | None], Tensor]
@@ -275,9 +276,7 @@ class AAE(CodeEncoder, GenerativeModel):
                                      ("classes", classes, 0)):
             check_count(value, name, minimum=minimum)
         check_flag(stochastic_encoder, "stochastic_encoder")
-        channels = tuple(channels)
-        if not channels or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in channels):
-            raise ValueError(f"channels must be a non-empty sequence of positive integers, got {channels}")
+        channels = check_widths(channels, "channels")
         return cls(
             conv_encoder(image_shape, (2 if stochastic_encoder else 1) * latent_dim, channels),
             conv_decoder(latent_dim, image_shape, channels[::-1], batchnorm=False),
@@ -291,37 +290,29 @@ class AAE(CodeEncoder, GenerativeModel):
             **kwargs,
         )
 
-    @torch.no_grad()
     def check_shapes(self) -> None:
         """Probe the three networks with two zero inputs in eval mode; raise ValueError naming the shapes
         when they disagree. Draws no random numbers and leaves batch-norm statistics untouched."""
-        param = next(self.parameters(), None)
-        device = param.device if param is not None else torch.device("cpu")
-        modes = [m.training for m in (self.encoder, self.decoder, self.discriminator)]
-        for m in (self.encoder, self.decoder, self.discriminator):
-            m.eval()
-        try:
+        with probing(self.encoder, self.decoder, self.discriminator) as device:
             width = (2 if self.stochastic_encoder else 1) * self.latent_dim
-            out = _probe(self.encoder, torch.zeros(2, *self.data_shape, device=device), "encoder",
-                         f"samples of shape {self.data_shape}")
+            x = torch.zeros(2, *self.data_shape, device=device)
+            out = probe(lambda: self.encoder(x), "the encoder", f"samples of shape {self.data_shape}")
             if tuple(out.shape[1:]) != (width,):
                 what = "mean and log-variance" if self.stochastic_encoder else "code"
                 raise ValueError(f"the encoder must output {width} numbers per sample (its {what}), "
                                  f"got shape {tuple(out.shape[1:])}")
-            out = _probe(self.decoder, torch.zeros(2, self.latent_dim, device=device), "decoder",
-                         f"codes of shape (B, {self.latent_dim})")
+            z = torch.zeros(2, self.latent_dim, device=device)
+            out = probe(lambda: self.decoder(z), "the decoder", f"codes of shape (B, {self.latent_dim})")
             if out[0].numel() != math.prod(self.data_shape):
                 raise ValueError(f"the decoder makes outputs of shape {tuple(out.shape[1:])} but data_shape is "
                                  f"{self.data_shape}; change its output layers (or data_shape) so the two agree")
             width = self.latent_dim + self.classes
-            out = _probe(self.discriminator, torch.zeros(2, width, device=device), "discriminator",
-                         f"codes and one-hot labels of shape (B, {width})")
+            codes = torch.zeros(2, width, device=device)
+            out = probe(lambda: self.discriminator(codes), "the discriminator",
+                        f"codes and one-hot labels of shape (B, {width})")
             if out.numel() != 2:
                 raise ValueError(f"the discriminator must output one logit per code, (B,) or (B, 1); "
                                  f"it gave {tuple(out.shape[1:])} per code")
-        finally:
-            for m, mode in zip((self.encoder, self.decoder, self.discriminator), modes):
-                m.train(mode)
 
     def configure_optimizers(self) -> Optimizers:
         """One Adam per network; the encoder's takes a step in both phases (see the class docstring)."""
@@ -436,7 +427,8 @@ class AAE(CodeEncoder, GenerativeModel):
         x, labels = self._split(batch)
         opt_enc, opt_dec, opt_d = optimizers["encoder"], optimizers["decoder"], optimizers["discriminator"]
 
-        # Phase 1, reconstruction: encoder and decoder both step on the same loss and forward pass.
+        # Phase 1, reconstruction: encoder and decoder both step on the same loss and forward pass
+        # (rec → the encoder's parameters and, separately, the decoder's: update()'s routing).
         rec = self.reconstruction_error(x, self.code(x)).mean()
         self.update({opt_enc: rec, opt_dec: rec})
 
@@ -444,7 +436,7 @@ class AAE(CodeEncoder, GenerativeModel):
         # prior side uses the batch's own labels, so D compares p(z|y) with q(z|y) class by class.
         z_fake = self.code(x)
         z_real = self.prior(x.shape[0], labels=labels)
-        # D's step on detached codes: it must not move the encoder.
+        # d_loss → D only (update()'s routing); the detach saves work only: no walk back through the encoder.
         d_loss = losses.discriminator_loss(self.logits(z_real, labels), self.logits(z_fake.detach(), labels))
         self.optimizer_step(opt_d, d_loss)
         # The encoder, as generator, against the updated D: non-saturating −log D(E(x)). update()
@@ -487,10 +479,3 @@ def _check_prior(prior: object, latent_dim: int, classes: int) -> None:
     if classes and prior != "mixture":
         raise ValueError(f"a label-conditional AAE (classes={classes}) needs prior='mixture', one component per "
                          f"class, got prior={prior!r}")
-
-
-def _probe(net: nn.Module, x: Tensor, name: str, what: str) -> Tensor:
-    try:
-        return net(x)
-    except RuntimeError as err:
-        raise ValueError(f"the {name} cannot take {what}: {err}") from err

@@ -34,7 +34,7 @@ import inspect
 import math
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import torch
@@ -128,6 +128,36 @@ def _check_model_size(fn: Callable, first: Any, args: tuple, kwargs: dict) -> No
 
 def parameters_of(optimizer: torch.optim.Optimizer) -> list[Tensor]:
     return [p for group in optimizer.param_groups for p in group["params"]]
+
+
+@contextlib.contextmanager
+def probing(*nets: nn.Module) -> Iterator[torch.device]:
+    """The block in which a constructor probes its networks' shapes: `nets` in eval mode and gradients off
+    inside it, each network back in its own mode after it (whatever the exit). Yields the device of their
+    parameters (the CPU when they have none).
+
+    In eval mode a forward pass on zeros moves no batch-norm statistics and no spectral-norm vectors,
+    and no layer draws random numbers, so probing leaves the model and every random state as they were.
+    """
+    modes = [net.training for net in nets]
+    param = next((p for net in nets for p in net.parameters()), None)
+    try:
+        for net in nets:
+            net.eval()
+        with torch.no_grad():
+            yield param.device if param is not None else torch.device("cpu")
+    finally:
+        for net, mode in zip(nets, modes):
+            net.train(mode)
+
+
+def probe(call: Callable[[], Tensor], name: str, what: str) -> Tensor:
+    """call(), one probing forward pass of the network `name`; when it fails, a ValueError saying that
+    `name` cannot take `what` (PyTorch's own message follows)."""
+    try:
+        return call()
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"{name} cannot take {what}: {err}") from err
 
 
 def _memory_bytes(device: torch.device) -> int:
@@ -229,12 +259,22 @@ class Trainable(nn.Module):
     def update(self, losses: Mapping[torch.optim.Optimizer, Tensor], clip_norm: float | None = None) -> None:
         """One gradient step of each optimizer on its own loss.
 
-        Every loss is back-propagated into its optimizer's parameters only (no stray
-        gradients in the other players' networks), and every gradient is taken before any
+        Gradient routing: each loss is back-propagated into its own optimizer's parameters
+        and nowhere else (`loss.backward(inputs=those parameters)`). A discriminator's loss
+        computed on a generator's samples therefore never moves, nor leaves gradients in, the
+        generator, with or without `.detach()`; a generator's loss computed through the
+        discriminator never moves the discriminator. Every gradient is taken before any
         parameter changes, so the losses may come from one shared forward pass (VAE-GAN's
-        encoder, decoder and discriminator losses). With `clip_norm`, each optimizer's
-        gradient is rescaled when its global norm exceeds clip_norm (Pascanu et al., 2013,
-        algorithm 1) — before its step, where clipping has an effect.
+        encoder, decoder and discriminator losses). The models follow one convention: the
+        routing is update()'s, and a `.detach()` or `torch.no_grad()` left in a `train_step`
+        is there to save work or memory (no graph built or walked through a network whose
+        parameters the loss does not train), with a comment saying so — it changes no
+        gradient. In a plain loop that calls `loss.backward()`, the same losses need the
+        detaches, or backward(inputs=...), to keep each player's gradient its own.
+
+        With `clip_norm`, each optimizer's gradient is rescaled when its global norm exceeds
+        clip_norm (Pascanu et al., 2013, algorithm 1) — before its step, where clipping has an
+        effect.
         """
         items = list(losses.items())
         for i, (optimizer, loss) in enumerate(items):

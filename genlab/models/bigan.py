@@ -36,9 +36,10 @@ import torch
 from torch import Tensor, nn
 
 from genlab import losses
-from genlab.checks import check_betas, check_flag, check_value_range
+from genlab.checks import check_betas, check_flag, check_value_range, check_widths
 from genlab.distributed import batch_random
-from genlab.models.base import Batch, CodeEncoder, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
+from genlab.models.base import (Batch, CodeEncoder, GenerativeModel, Losses, Optimizers, check_count, check_positive,
+                                constructor, probe, probing)
 from genlab.nets import MLP, conv_decoder, conv_encoder
 
 
@@ -163,9 +164,7 @@ class BiGAN(CodeEncoder, GenerativeModel):
         for name, value in (("latent_dim", latent_dim), ("hidden", hidden)):
             check_count(value, name, minimum=1)
         check_flag(stochastic_encoder, "stochastic_encoder")
-        channels = tuple(channels)
-        if not channels or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in channels):
-            raise ValueError(f"channels must be a non-empty sequence of positive integers, got {channels}")
+        channels = check_widths(channels, "channels")
         leaky = lambda: nn.LeakyReLU(0.2)
         return cls(
             conv_decoder(latent_dim, image_shape, channels, batchnorm=True, out_activation=nn.Tanh()),
@@ -182,37 +181,27 @@ class BiGAN(CodeEncoder, GenerativeModel):
             **kwargs,
         )
 
-    @torch.no_grad()
     def check_shapes(self) -> None:
         """Probe G, E and D with two zero inputs in eval mode; raise ValueError naming the shapes when they
         disagree. Draws no random numbers and leaves batch-norm statistics untouched."""
-        param = next(self.parameters(), None)
-        device = param.device if param is not None else torch.device("cpu")
-        nets = (self.generator, self.encoder, self.discriminator)
-        modes = [m.training for m in nets]
-        for m in nets:
-            m.eval()
-        try:
+        with probing(self.generator, self.encoder, self.discriminator) as device:
             z = torch.zeros(2, self.latent_dim, device=device)
             x = torch.zeros(2, *self.data_shape, device=device)
-            made = _probe(lambda: self.generator(z), "the generator", f"noise of shape (B, {self.latent_dim})")
+            made = probe(lambda: self.generator(z), "the generator", f"noise of shape (B, {self.latent_dim})")
             if tuple(made.shape[1:]) != self.data_shape:
                 raise ValueError(f"the generator makes samples of shape {tuple(made.shape[1:])} but data_shape is "
                                  f"{self.data_shape}; change its output layers (or data_shape) so the two agree")
             width = (2 if self.stochastic_encoder else 1) * self.latent_dim
-            code = _probe(lambda: self.encoder(x), "the encoder", f"samples of shape {self.data_shape}")
+            code = probe(lambda: self.encoder(x), "the encoder", f"samples of shape {self.data_shape}")
             if tuple(code.shape[1:]) != (width,):
                 what = "mean and log-variance" if self.stochastic_encoder else "code"
                 raise ValueError(f"the encoder must output {width} numbers per sample (its {what}), "
                                  f"got shape {tuple(code.shape[1:])}")
-            scores = _probe(lambda: self.discriminator(x, z), "the discriminator",
-                            f"pairs (x, z) of shapes {self.data_shape} and ({self.latent_dim},), called as D(x, z)")
+            scores = probe(lambda: self.discriminator(x, z), "the discriminator",
+                           f"pairs (x, z) of shapes {self.data_shape} and ({self.latent_dim},), called as D(x, z)")
             if scores.numel() != 2:
                 raise ValueError(f"the discriminator must output one logit per pair, (B,) or (B, 1); "
                                  f"it gave {tuple(scores.shape[1:])} per pair")
-        finally:
-            for m, mode in zip(nets, modes):
-                m.train(mode)
 
     def configure_optimizers(self) -> Optimizers:
         """Adam for D, and one Adam for G and E together: they are one player."""
@@ -263,7 +252,7 @@ class BiGAN(CodeEncoder, GenerativeModel):
         z_hat = self.code(x)  # (x, E(x)): the real pair
         x_hat = self.generator(z)  # (G(z), z): the fake pair
 
-        # D's step on detached pairs, so that it does not reach G or E.
+        # d_loss → D only (update()'s routing); the detaches save work only: no walk back through G or E.
         d_loss = losses.discriminator_loss(self.logits(x, z_hat.detach()), self.logits(x_hat.detach(), z))
         self.optimizer_step(opt_d, d_loss)
 
@@ -271,7 +260,7 @@ class BiGAN(CodeEncoder, GenerativeModel):
         # pairs and −log(1 − D(x, E(x))) = generator_loss(−logit) for the real ones. E(x) keeps its
         # graph: the encoder learns only through this second term.
         g_loss = losses.generator_loss(self.logits(x_hat, z)) + losses.generator_loss(-self.logits(x, z_hat))
-        self.optimizer_step(opt_ge, g_loss)
+        self.optimizer_step(opt_ge, g_loss)  # g_loss → G and E only, though it passes through D
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 
     # --- sampling ----------------------------------------------------------------------------
@@ -282,10 +271,3 @@ class BiGAN(CodeEncoder, GenerativeModel):
         self._check_n(n, condition, generator)
         with self.evaluating():
             return self.generator(self.prior(n, generator)).reshape(n, *self.data_shape)
-
-
-def _probe(call, name: str, what: str) -> Tensor:
-    try:
-        return call()
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"{name} cannot take {what}: {err}") from err

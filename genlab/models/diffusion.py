@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import Tensor, nn
 
+from genlab.checks import check_fraction
 from genlab.distributed import batch_random
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import MLP
@@ -110,8 +111,7 @@ class DDPM(GenerativeModel):
     ) -> None:
         super().__init__()
         check_positive(lr, "lr")
-        if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 <= ema < 1:
-            raise ValueError(f"ema must be a decay in [0, 1), got {ema!r}")
+        check_fraction(ema, "ema", hint="0 turns the average off")
         betas = noise_schedule(schedule, timesteps)
         self.denoiser = denoiser
         self.data_shape = tuple(data_shape)
@@ -131,6 +131,8 @@ class DDPM(GenerativeModel):
         """A DDPM on flat data (B, data_dim) with `MLPDenoiser`, for low-dimensional data such as the ring."""
         for name, value in (("data_dim", data_dim), ("hidden", hidden), ("depth", depth)):
             check_count(value, name, minimum=1)
+        if check_count(time_dim, "time_dim", minimum=2) % 2:
+            raise ValueError(f"time_dim must be even (sines and cosines in pairs), got {time_dim}")
         return cls(MLPDenoiser(data_dim, hidden, depth, time_dim), data_shape=(data_dim,), **kwargs)
 
     def configure_optimizers(self) -> Optimizers:

@@ -20,9 +20,10 @@ import torch
 from torch import Tensor, nn
 
 from genlab import losses
-from genlab.checks import check_betas
+from genlab.checks import check_betas, check_flag, check_fraction, check_non_negative, check_widths
 from genlab.distributed import batch_random
-from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
+from genlab.models.base import (Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor,
+                                probe, probing)
 from genlab.nets import MLP, attach_condition, conv_decoder, conv_encoder
 
 
@@ -95,10 +96,8 @@ class GAN(GenerativeModel):
         if loss not in losses.GAN_LOSSES:
             raise ValueError(f"unknown GAN loss {loss!r}; choose one of {losses.GAN_LOSSES}")
         check_count(d_steps, "d_steps", minimum=1)
-        if not gp_weight >= 0:
-            raise ValueError(f"gp_weight must be non-negative, got {gp_weight!r}")
-        if not r1_weight >= 0:
-            raise ValueError(f"r1_weight must be non-negative (0 turns the R1 penalty off), got {r1_weight!r}")
+        check_non_negative(gp_weight, "gp_weight")
+        check_non_negative(r1_weight, "r1_weight", hint="0 turns the R1 penalty off")
         check_count(latent_dim, "latent_dim", minimum=1)
         check_count(pack, "pack", minimum=1)
         check_count(categories, "categories")
@@ -109,8 +108,7 @@ class GAN(GenerativeModel):
         check_betas(betas)
         if d_lr is not None:
             check_positive(d_lr, "d_lr (or None for the generator's lr)")
-        if not 0 <= ema < 1:
-            raise ValueError(f"ema must be a decay in [0, 1), got {ema!r}")
+        check_fraction(ema, "ema", hint="0 turns the average off")
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
@@ -158,6 +156,7 @@ class GAN(GenerativeModel):
                                      ("depth", depth, 1), ("pack", pack, 1), ("categories", categories, 0),
                                      ("classes", classes, 0)):
             check_count(value, name, minimum=minimum)
+        check_flag(spectral_norm, "spectral_norm")
         return cls(
             MLP(latent_dim + categories + classes, data_dim, hidden, depth),
             MLP(pack * data_dim + classes, 1, hidden, depth, activation=lambda: nn.LeakyReLU(0.2),
@@ -199,7 +198,8 @@ class GAN(GenerativeModel):
         for name, value, minimum in (("latent_dim", latent_dim, 1), ("pack", pack, 1), ("categories", categories, 0),
                                      ("classes", classes, 0)):
             check_count(value, name, minimum=minimum)
-        channels = tuple(channels)
+        check_flag(spectral_norm, "spectral_norm")
+        channels = check_widths(channels, "channels")
         c, h, w = image_shape
         return cls(
             conv_decoder(latent_dim + categories + classes, image_shape, channels, batchnorm=True,
@@ -213,25 +213,16 @@ class GAN(GenerativeModel):
             **kwargs,
         )
 
-    @torch.no_grad()
     def check_shapes(self) -> None:
         """Probe both networks with two zero inputs; raise ValueError naming the shapes if they disagree.
 
         Runs in eval mode, so batch norm statistics and spectral-norm power iterations are untouched,
         and draws no random numbers.
         """
-        param = next(self.generator.parameters(), None)
-        device = param.device if param is not None else torch.device("cpu")
-        g_mode, d_mode = self.generator.training, self.discriminator.training
-        self.generator.eval()
-        self.discriminator.eval()
-        try:
+        with probing(self.generator, self.discriminator) as device:
             z = torch.zeros(2 * self.pack, self.input_dim, device=device)
             labels = torch.zeros(2, dtype=torch.long, device=device) if self.classes else None
-            try:
-                fake = self.generator(z)
-            except RuntimeError as err:
-                raise ValueError(f"the generator cannot take noise of shape (B, {self.input_dim}): {err}") from err
+            fake = probe(lambda: self.generator(z), "the generator", f"noise of shape (B, {self.input_dim})")
             made = tuple(fake.shape[1:])
             if made != self.data_shape:
                 raise ValueError(
@@ -240,22 +231,15 @@ class GAN(GenerativeModel):
                     f"layers (or data_shape) so the two agree"
                 )
             packed = attach_condition(self.packed(fake), labels, self.classes)
-            try:
-                scores = self.discriminator(packed)
-            except RuntimeError as err:
-                packing = f" packed {self.pack} at a time as {tuple(packed.shape[1:])}" if self.pack > 1 else ""
-                raise ValueError(
-                    f"the discriminator cannot take samples of shape {self.data_shape}{packing}, the shape "
-                    f"the generator makes and data_shape: {err}"
-                ) from err
+            packing = f" packed {self.pack} at a time as {tuple(packed.shape[1:])}" if self.pack > 1 else ""
+            scores = probe(lambda: self.discriminator(packed), "the discriminator",
+                           f"samples of shape {self.data_shape}{packing}, the shape the generator makes and "
+                           f"data_shape")
             if scores.numel() != 2:
                 raise ValueError(
                     f"the discriminator must output one score per sample, (B,) or (B, 1); for samples of "
                     f"shape {tuple(packed.shape[1:])} it gave {tuple(scores.shape[1:])} per sample"
                 )
-        finally:
-            self.generator.train(g_mode)
-            self.discriminator.train(d_mode)
 
     def configure_optimizers(self) -> Optimizers:
         """One Adam optimizer per player (the discriminator's at `d_lr`)."""
@@ -292,8 +276,12 @@ class GAN(GenerativeModel):
     def discriminator_step(
         self, real: Tensor, fake: Tensor, opt_d: torch.optim.Optimizer, labels: Tensor | None = None
     ) -> Losses:
-        """One update of D on real samples and (detached) generated samples, both of class `labels`."""
-        # Fakes are detached so this step does not reach G's weights.
+        """One update of D on real samples and (detached) generated samples, both of class `labels`.
+
+        d_loss reaches D's parameters only: update() routes it there (see `Trainable.update`).
+        """
+        # The detach saves work only: update() keeps d_loss out of G anyway; without it autograd
+        # would still walk the graph back through G, whose parameters this step does not train.
         d_loss = losses.discriminator_loss(self.logits(real, labels), self.logits(fake.detach(), labels), self.loss)
         out = {}
         # Both penalties differentiate D with respect to its (packed) input, the data only: a
@@ -312,11 +300,13 @@ class GAN(GenerativeModel):
         return {"d_loss": d_loss.detach(), **out}
 
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
+        """d_steps updates of D, then one of G. Gradients: d_loss → D only, g_loss → G only (update()'s routing)."""
         opt_d, opt_g = optimizers["discriminator"], optimizers["generator"]
         real, labels = self.inputs(batch), self.batch_labels(batch)  # labels: None unless conditional
         if real.shape[0] % self.pack:
             raise ValueError(f"with pack={self.pack} the batch size must be a multiple of {self.pack}, got {real.shape[0]}")
-        # d_steps - 1 extra critic updates, each on fresh fakes; no graph through G is needed there.
+        # d_steps - 1 extra critic updates, each on fresh fakes; no graph through G is needed there
+        # (no_grad saves memory and time; the gradients would be D's alone either way).
         for _ in range(self.d_steps - 1):
             with torch.no_grad():
                 fake = self.generator(self.prior(real.shape[0], labels=labels))
@@ -325,7 +315,8 @@ class GAN(GenerativeModel):
         fake = self.generator(self.prior(real.shape[0], labels=labels))
         out = self.discriminator_step(real, fake, opt_d, labels)
 
-        # Generator step against the updated discriminator; the gradient reaches G's weights only.
+        # Generator step against the updated discriminator: g_loss passes through D, but update()
+        # back-propagates it into G's weights only, so D is neither moved nor left with gradients.
         g_loss = losses.generator_loss(self.logits(fake, labels), self.loss)
         self.optimizer_step(opt_g, g_loss)
         if self.generator_ema is not None:
@@ -387,40 +378,35 @@ class GAN(GenerativeModel):
                 "rejection sampling needs a discriminator whose logit estimates log p_data/p_g: a GAN "
                 f"trained with the minimax or non-saturating loss and pack=1 (this one: loss={self.loss!r}, pack={self.pack})"
             )
-        if not 0 <= quantile < 1:
-            raise ValueError(f"quantile must be in [0, 1), got {quantile!r}")
-        was_training = self.training
-        self.eval()
+        check_fraction(quantile, "quantile")
 
         def f_score(logit: Tensor, l_max: Tensor) -> Tensor:
             d = logit - l_max
             return d - torch.log1p(-torch.exp(d - 1e-6))
 
-        l_max = self.logits(self.sampler(self.prior(burn_in, generator))).max()
-        burn = self.logits(self.sampler(self.prior(burn_in, generator)))
-        if not (torch.isfinite(l_max) and torch.isfinite(burn).all()):
-            self.train(was_training)
-            raise ValueError(
-                "the discriminator gives NaN or infinite logits, so it cannot rank samples for rejection "
-                "sampling; check that its training did not diverge"
-            )
-        gamma = torch.quantile(f_score(burn, torch.maximum(l_max, burn.max())), quantile)
-        kept: list[Tensor] = []
-        total, tried = 0, 0
-        while total < n:
-            tried += 1
-            if tried > 1000 and total == 0:
-                self.train(was_training)
-                raise RuntimeError(f"rejection sampling accepted nothing in {tried - 1} batches of {batch_size}; "
-                                   "lower the quantile")
-            x = self.sampler(self.prior(batch_size, generator))
-            logit = self.logits(x)
-            l_max = torch.maximum(l_max, logit.max())
-            u = torch.rand(batch_size, device=self.device, generator=generator)
-            accept = u < torch.sigmoid(f_score(logit, l_max) - gamma)
-            kept.append(x[accept])
-            total += int(accept.sum())
-        self.train(was_training)
+        with self.evaluating():  # every exit, an error included, restores the mode the model was in
+            l_max = self.logits(self.sampler(self.prior(burn_in, generator))).max()
+            burn = self.logits(self.sampler(self.prior(burn_in, generator)))
+            if not (torch.isfinite(l_max) and torch.isfinite(burn).all()):
+                raise ValueError(
+                    "the discriminator gives NaN or infinite logits, so it cannot rank samples for rejection "
+                    "sampling; check that its training did not diverge"
+                )
+            gamma = torch.quantile(f_score(burn, torch.maximum(l_max, burn.max())), quantile)
+            kept: list[Tensor] = []
+            total, tried = 0, 0
+            while total < n:
+                tried += 1
+                if tried > 1000 and total == 0:
+                    raise RuntimeError(f"rejection sampling accepted nothing in {tried - 1} batches of "
+                                       f"{batch_size}; lower the quantile")
+                x = self.sampler(self.prior(batch_size, generator))
+                logit = self.logits(x)
+                l_max = torch.maximum(l_max, logit.max())
+                u = torch.rand(batch_size, device=self.device, generator=generator)
+                accept = u < torch.sigmoid(f_score(logit, l_max) - gamma)
+                kept.append(x[accept])
+                total += int(accept.sum())
         return torch.cat(kept)[:n].reshape(n, *self.data_shape)
 
 

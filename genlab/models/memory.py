@@ -150,13 +150,11 @@ class RecurrentRegressor(Trainable):
     def mse(self, x: Tensor, y: Tensor, batch_size: int = 1024) -> float:
         """Mean squared error of the final answers on held-out data (inputs (N, T, F), targets (N,))."""
         x, y = self._pair((x, y))
-        was_training = self.training
-        self.eval()
-        total = sum(
-            (self.predict(xb.to(self.device)) - yb.to(self.device)).pow(2).sum().item()
-            for xb, yb in zip(x.split(batch_size), y.split(batch_size))
-        )
-        self.train(was_training)
+        with self.evaluating():
+            total = sum(
+                (self.predict(xb.to(self.device)) - yb.to(self.device)).pow(2).sum().item()
+                for xb, yb in zip(x.split(batch_size), y.split(batch_size))
+            )
         return total / len(x)
 
 

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab import losses
-from genlab.checks import check_flag, check_value_range
+from genlab.checks import check_betas, check_flag, check_value_range
 from genlab.distributed import batch_random
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import RECURRENT_CELLS, recurrent
@@ -121,6 +121,7 @@ class RecurrentGAN(GenerativeModel):
                             ("feature_matching", feature_matching)):
             check_flag(value, name)
         check_positive(lr, "lr")
+        check_betas(betas)
         if d_lr is not None:
             check_positive(d_lr, "d_lr (or None for the generator's lr)")
         if clip_norm is not None:
@@ -207,17 +208,18 @@ class RecurrentGAN(GenerativeModel):
         fake = self.generate(self.noise(x.shape[0]), labels)
 
         real_logits, real_features = self.discriminate(x, labels)
-        fake_logits, _ = self.discriminate(fake.detach(), labels)
+        fake_logits, _ = self.discriminate(fake.detach(), labels)  # detached to save work; update() keeps G out
         # the GAN cross-entropy at every step, averaged over steps and sequences
         d_loss = losses.discriminator_loss(real_logits.flatten(), fake_logits.flatten())
-        self.update({optimizers["discriminator"]: d_loss}, self.clip_norm)
+        self.update({optimizers["discriminator"]: d_loss}, self.clip_norm)  # d_loss → D only
 
         fake_logits, fake_features = self.discriminate(fake, labels)
         if self.feature_matching:  # ‖E f(x) − E f(G(z))‖², the means over the batch, at every step
+            # the real features are a fixed target; detached to save work (update() would keep D out anyway)
             g_loss = (real_features.detach().mean(0) - fake_features.mean(0)).pow(2).sum(-1).mean()
         else:
             g_loss = losses.generator_loss(fake_logits.flatten())
-        self.update({optimizers["generator"]: g_loss}, self.clip_norm)
+        self.update({optimizers["generator"]: g_loss}, self.clip_norm)  # g_loss → G only, though it passes D
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 
     # --- sampling ----------------------------------------------------------------------------

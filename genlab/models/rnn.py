@@ -33,20 +33,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab.data.text import Vocabulary, check_vocabulary
-from genlab.checks import check_count, check_optimisation, check_sizes
+from genlab.checks import check_count, check_fraction, check_optimisation, check_sampling, check_sizes
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor
 from genlab.nets import recurrent
 
 State = Tensor | tuple[Tensor, Tensor]  # h, or (h, c) for an LSTM; each (layers, B, hidden)
-
-
-def _check_sampling(temperature: float, top_k: int | None) -> None:
-    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
-        raise ValueError(
-            f"temperature must be a finite number > 0, got {temperature!r}; for greedy decoding use top_k=1"
-        )
-    if top_k is not None and (not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1):
-        raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
 
 
 def sample_next(
@@ -62,7 +53,7 @@ def sample_next(
     flattens it; as it tends to 0 the draw becomes the argmax (greedy). top_k=1 is
     exactly greedy; top_k larger than V means no restriction.
     """
-    _check_sampling(temperature, top_k)
+    check_sampling(temperature, top_k)
     logits = logits / temperature
     if top_k is not None and top_k < logits.shape[-1]:
         kth = logits.topk(top_k, dim=-1).values[..., -1:]  # (B, 1): the k-th largest score
@@ -156,8 +147,7 @@ class CharRNN(GenerativeModel):
             raise ValueError(f"unknown cell {cell!r}; choose 'rnn', 'gru' or 'lstm'")
         check_sizes(embedding_dim=embedding_dim, hidden=hidden, layers=layers, max_len=max_len)
         check_optimisation(lr, clip_norm)
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+        check_fraction(dropout, "dropout")
         self.vocab = vocab
         self.cell, self.hidden, self.layers = cell, hidden, layers
         self.lr, self.clip_norm, self.max_len = lr, clip_norm, max_len
@@ -239,13 +229,11 @@ class CharRNN(GenerativeModel):
     def log_prob(self, tokens: Tensor, batch_size: int = 1024) -> Tensor:
         """log p(x) in nats of each row (end token included), shape (N,)."""
         self.check_data(tokens)
-        was_training = self.training
-        self.eval()
-        out = []
-        for chunk in tokens.to(self.device).split(batch_size):
-            nll, _ = self.token_nll(self._trim(chunk))
-            out.append(-nll.sum(dim=1))
-        self.train(was_training)
+        with self.evaluating():
+            out = []
+            for chunk in tokens.to(self.device).split(batch_size):
+                nll, _ = self.token_nll(self._trim(chunk))
+                out.append(-nll.sum(dim=1))
         return torch.cat(out)
 
     @torch.no_grad()
@@ -284,7 +272,7 @@ class CharRNN(GenerativeModel):
         so drawing T tokens costs T cell updates. `generator` must live on the model's device.
         """
         self._check_n(n, condition, generator)
-        _check_sampling(temperature, top_k)
+        check_sampling(temperature, top_k)
         max_len = check_count(self.max_len if max_len is None else max_len, "max_len", minimum=1)
         with self.evaluating():
             return draw_tokens(self, None, n, self.vocab, max_len, temperature=temperature, top_k=top_k,
@@ -297,12 +285,10 @@ class CharRNN(GenerativeModel):
     @torch.no_grad()
     def next_token_probs(self, prefix: str, temperature: float = 1.0) -> Tensor:
         """p(next token | <s> prefix) over the whole vocabulary, shape (V,)."""
-        _check_sampling(temperature, None)
-        was_training = self.training
-        self.eval()
-        tokens = torch.tensor([[self.vocab.begin, *self.vocab.encode(prefix)]], device=self.device)
-        logits, _ = self(tokens)
-        self.train(was_training)
+        check_sampling(temperature, None)
+        with self.evaluating():
+            tokens = torch.tensor([[self.vocab.begin, *self.vocab.encode(prefix)]], device=self.device)
+            logits, _ = self(tokens)
         return (logits[0, -1] / temperature).softmax(dim=-1)
 
 
@@ -322,25 +308,23 @@ def sample_recomputing_prefix(
     Same arguments and, for the same generator, the same tokens as `CharRNN.sample`.
     """
     model._check_n(n, generator=generator)
-    _check_sampling(temperature, top_k)
+    check_sampling(temperature, top_k)
     max_len = model.max_len if max_len is None else max_len
     vocab = model.vocab
-    was_training = model.training
-    model.eval()
-    prefix = torch.full((n, 1), vocab.begin, dtype=torch.long, device=model.device)
-    out = torch.full((n, max_len + 1), vocab.pad, dtype=torch.long, device=model.device)
-    done = torch.zeros(n, dtype=torch.bool, device=model.device)
-    for t in range(max_len + 1):
-        logits, _ = model(prefix)  # the whole prefix again, from a zero state
-        nxt = sample_next(logits[:, -1], temperature=temperature, top_k=top_k, generator=generator)
-        if t == max_len:
-            nxt = nxt.masked_fill(nxt != vocab.end, vocab.pad)
-        out[:, t] = nxt.masked_fill(done, vocab.pad)
-        done |= nxt == vocab.end
-        if done.all():
-            break
-        prefix = torch.cat([prefix, nxt.unsqueeze(1)], dim=1)
-    model.train(was_training)
+    with model.evaluating():
+        prefix = torch.full((n, 1), vocab.begin, dtype=torch.long, device=model.device)
+        out = torch.full((n, max_len + 1), vocab.pad, dtype=torch.long, device=model.device)
+        done = torch.zeros(n, dtype=torch.bool, device=model.device)
+        for t in range(max_len + 1):
+            logits, _ = model(prefix)  # the whole prefix again, from a zero state
+            nxt = sample_next(logits[:, -1], temperature=temperature, top_k=top_k, generator=generator)
+            if t == max_len:
+                nxt = nxt.masked_fill(nxt != vocab.end, vocab.pad)
+            out[:, t] = nxt.masked_fill(done, vocab.pad)
+            done |= nxt == vocab.end
+            if done.all():
+                break
+            prefix = torch.cat([prefix, nxt.unsqueeze(1)], dim=1)
     return out
 
 

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from genlab.checks import check_count, check_optimisation, check_sizes
+from genlab.checks import check_count, check_finite, check_optimisation, check_sizes
 from genlab.losses import gaussian_log_density
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor
 from genlab.nets import recurrent
@@ -45,7 +45,7 @@ def gaussian_nll(x: Tensor, mean: Tensor, log_scale: Tensor) -> Tensor:
 
     −log N(x; μ, σ²) = ½ ((x − μ)/σ)² + log σ + ½ log 2π, per feature (Bishop, 2006, eq. 1.46).
     """
-    return -gaussian_log_density(x, mean, log_scale).sum(dim=-1)
+    return -gaussian_log_density(x, mean, logvar=2 * log_scale).sum(dim=-1)  # log σ² = 2 log σ
 
 
 class SequenceRNN(GenerativeModel):
@@ -89,8 +89,10 @@ class SequenceRNN(GenerativeModel):
         if cell not in ("rnn", "gru", "lstm"):
             raise ValueError(f"unknown cell {cell!r}; choose 'rnn', 'gru' or 'lstm'")
         check_optimisation(lr, clip_norm)
+        check_finite(min_log_scale, "min_log_scale")
+        check_finite(max_log_scale, "max_log_scale")
         if not min_log_scale < max_log_scale:
-            raise ValueError(f"need min_log_scale < max_log_scale, got {min_log_scale}, {max_log_scale}")
+            raise ValueError(f"min_log_scale must be below max_log_scale, got {min_log_scale} and {max_log_scale}")
         self.features, self.length, self.components = features, length, components
         self.data_shape = (length, features)
         self.lr, self.clip_norm = lr, clip_norm

@@ -36,12 +36,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genlab.checks import check_count, check_optimisation, check_sizes
+from genlab.checks import (check_count, check_non_negative, check_optimisation, check_probability, check_sampling,
+                           check_sizes)
 from genlab.data.text import Vocabulary, check_vocabulary, encode_corpus
 from genlab.distributed import batch_random
 from genlab.losses import diagonal_normal_log_prob, linear_warmup, reparameterize, standard_normal_log_prob
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor
-from genlab.models.rnn import State, _check_sampling, draw_tokens, trim_padding
+from genlab.models.rnn import State, draw_tokens, trim_padding
 from genlab.nets import recurrent
 
 
@@ -123,10 +124,8 @@ class SequenceVAE(GenerativeModel):
         check_sizes(latent_dim=latent_dim, embedding_dim=embedding_dim, hidden=hidden, max_len=max_len)
         check_count(kl_warmup, "kl_warmup")
         check_optimisation(lr, clip_norm)
-        if not 0 <= word_dropout <= 1:
-            raise ValueError(f"word_dropout must lie in [0, 1], got {word_dropout!r}")
-        if not (isinstance(free_bits, (int, float)) and 0 <= free_bits < math.inf):
-            raise ValueError(f"free_bits must be a finite number ≥ 0 (nats per latent dimension), got {free_bits!r}")
+        check_probability(word_dropout, "word_dropout")
+        check_non_negative(free_bits, "free_bits", hint="nats per latent dimension, 0 turns it off")
         self.vocab, self.latent_dim, self.cell, self.hidden = vocab, latent_dim, cell, hidden
         self.lr, self.kl_warmup, self.word_dropout, self.free_bits = lr, kl_warmup, word_dropout, free_bits
         self.clip_norm, self.max_len = clip_norm, max_len
@@ -287,7 +286,7 @@ class SequenceVAE(GenerativeModel):
         Returns token ids (n, max_len + 1) as `CharRNN.sample` does; top_k=1 decodes greedily.
         """
         self._check_n(n, condition, generator)
-        _check_sampling(temperature, top_k)
+        check_sampling(temperature, top_k)
         max_len = check_count(self.max_len if max_len is None else max_len, "max_len", minimum=1)
         if z is None:
             z = torch.randn(n, self.latent_dim, device=self.device, generator=generator)

@@ -42,11 +42,13 @@ fixed after phase 1.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genlab.checks import check_flag
+from genlab.checks import check_flag, check_non_negative
 from genlab.distributed import batch_mean, batch_random
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import RECURRENT_CELLS, recurrent
@@ -84,9 +86,19 @@ def moment_loss(generated: Tensor, real: Tensor) -> Tensor:
     return (std(generated) - std(real)).abs().mean() + (generated.mean(0) - real.mean(0)).abs().mean()
 
 
-def supervised_loss(h: Tensor, predicted: Tensor) -> Tensor:
-    """L_S: the supervisor's output at step t, s(h)_t, predicts h_{t+1}: MSE(h[:, 1:], s(h)[:, :−1])."""
+def next_step_loss(h: Tensor, predicted: Tensor) -> Tensor:
+    """L_S, the supervised loss: the supervisor's output at step t, s(h)_t, predicts h_{t+1}:
+    MSE(h[:, 1:], s(h)[:, :−1]). (The switch `TimeGAN(supervised_loss=False)` leaves it out of training.)"""
     return F.mse_loss(predicted[:, :-1], h[:, 1:])
+
+
+def __getattr__(name: str):
+    # the loss function was called `supervised_loss`, the name of TimeGAN's switch
+    if name == "supervised_loss":
+        warnings.warn("genlab.models.timegan.supervised_loss is now next_step_loss (the name supervised_loss is "
+                      "TimeGAN's switch)", FutureWarning, stacklevel=2)
+        return next_step_loss
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class TimeGAN(GenerativeModel):
@@ -145,10 +157,8 @@ class TimeGAN(GenerativeModel):
                             ("joint_embedding", joint_embedding)):
             check_flag(value, name)
         check_positive(lr, "lr")
-        if not gamma >= 0:
-            raise ValueError(f"gamma must be a number ≥ 0, got {gamma}")
-        if not d_threshold >= 0:
-            raise ValueError(f"d_threshold must be a number ≥ 0, got {d_threshold}")
+        check_non_negative(gamma, "gamma")
+        check_non_negative(d_threshold, "d_threshold", hint="0 trains the discriminator at every joint step")
         self.features, self.length, self.noise_dim = features, length, noise_dim
         self.data_shape = (length, features)
         self.gamma, self.d_threshold, self.lr = float(gamma), float(d_threshold), lr
@@ -206,7 +216,7 @@ class TimeGAN(GenerativeModel):
 
     def _supervised(self, h: Tensor) -> Tensor:
         """L_S on latent sequences h, or 0 when the supervised loss is switched off."""
-        return supervised_loss(h, self.supervisor(h)) if self.use_supervised_loss else h.new_zeros(())
+        return next_step_loss(h, self.supervisor(h)) if self.use_supervised_loss else h.new_zeros(())
 
     def _reconstruction(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """h = e(x) and the embedding's loss 10 √L_R."""
@@ -214,17 +224,17 @@ class TimeGAN(GenerativeModel):
         return h, 10 * torch.sqrt(F.mse_loss(self.recovery(h), x))
 
     def _generator_loss(self, x: Tensor) -> Tensor:
-        """L_U + 100 √L_S + 100 L_V for a fresh batch of noise; gradients reach g and s (and d, e, r,
-        which the generator's update leaves alone)."""
+        """L_U + 100 √L_S + 100 L_V for a fresh batch of noise. It passes through d and r too, but the
+        "generator" optimizer's update sends its gradient into g and s only."""
         e_hat = self.generator(self.noise(x.shape[0]))
         h_hat = self.supervisor(e_hat)
         loss_u = bce(self.discriminator(h_hat), 1.0) + self.gamma * bce(self.discriminator(e_hat), 1.0)
-        loss_s = self._supervised(self.embedder(x).detach())
+        loss_s = self._supervised(self.embedder(x).detach())  # detached to save work: e is not trained here
         return loss_u + 100 * torch.sqrt(loss_s) + 100 * moment_loss(self.recovery(h_hat), x)
 
     def _discriminator_loss(self, x: Tensor) -> Tensor:
         """L_D on real latent sequences and on fresh fakes, with gradients for d only."""
-        with torch.no_grad():
+        with torch.no_grad():  # saves work only: the "discriminator" update would train d alone anyway
             h = self.embedder(x)
             e_hat = self.generator(self.noise(x.shape[0]))
             h_hat = self.supervisor(e_hat)
@@ -234,32 +244,35 @@ class TimeGAN(GenerativeModel):
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         """One step of the phase `step` falls in. Every step reports the same four losses —
         "reconstruction" (10 √L_R), "supervised" (L_S), "generator" and "discriminator" — those a
-        phase does not train computed without gradients, to show where each player stands."""
+        phase does not train computed without gradients, to show where each player stands.
+
+        Each update trains its optimizer's networks only (`Trainable.update`): "embedding" e and r,
+        "generator" g and s, "discriminator" d, whatever other networks the loss passes through."""
         x = self.inputs(batch)
         phase = self.phase(step)
         if phase != "joint":
             if phase == "embedding":
                 h, loss_r = self._reconstruction(x)
-                self.update({optimizers["embedding"]: loss_r})
-                h = h.detach()
+                self.update({optimizers["embedding"]: loss_r})  # 10 √L_R → e and r
+                h = h.detach()  # its graph is spent: h is data for L_S below
             else:
-                with torch.no_grad():
+                with torch.no_grad():  # logged only: e and r are not trained in this phase
                     h, loss_r = self._reconstruction(x)
-            loss_s = supervised_loss(h, self.supervisor(h))
+            loss_s = next_step_loss(h, self.supervisor(h))
             if phase == "supervised" and self.use_supervised_loss:
-                self.update({optimizers["generator"]: loss_s})  # the generator takes no part in L_S
-            with torch.no_grad():
+                self.update({optimizers["generator"]: loss_s})  # L_S → s (g takes no part in L_S)
+            with torch.no_grad():  # logged only: where the players stand before the joint phase
                 g_loss, d_loss = self._generator_loss(x), self._discriminator_loss(x)
             return {"reconstruction": loss_r.detach(), "supervised": loss_s.detach(), "generator": g_loss,
                     "discriminator": d_loss}
 
         for _ in range(self.generator_updates):
             g_loss = self._generator_loss(x)
-            self.update({optimizers["generator"]: g_loss})  # generator and supervisor only
+            self.update({optimizers["generator"]: g_loss})  # → g and s only, though it passes d and r
             h, loss_r = self._reconstruction(x)
             loss_s = self._supervised(h)
             if self.joint_embedding:  # embedder and recovery: reconstruct, and help the supervisor predict
-                self.update({optimizers["embedding"]: loss_r + 0.1 * loss_s})
+                self.update({optimizers["embedding"]: loss_r + 0.1 * loss_s})  # → e and r only, not s
         d_loss = self._discriminator_loss(x)
         # a discriminator that already wins is not trained further (decided on the whole batch under torchrun)
         if batch_mean(d_loss).item() > self.d_threshold:

@@ -24,7 +24,9 @@ from torch import Tensor, nn
 
 from genlab import losses
 from genlab.losses import diagonal_normal_log_prob, reparameterize, standard_normal_log_prob
-from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
+from genlab.checks import check_non_negative, check_widths
+from genlab.models.base import (Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor,
+                                probe, probing)
 from genlab.nets import MLP, attach_condition, conv_decoder, conv_encoder
 
 LIKELIHOODS = ("gaussian", "bernoulli")
@@ -52,6 +54,11 @@ class VAE(GenerativeModel):
             the one-hot label (`genlab.nets.attach_condition`), so p(x|y) = ∫ p(x|z, y) p(z) dz
             and `sample(n, condition=labels)` draws digits of the requested classes. The
             encoder and decoder must take the extra K inputs; `mlp` and `conv` build them so.
+
+    Raises:
+        ValueError: for impossible settings, and — from one probe forward pass at construction — when
+            the encoder does not output 2 * latent_dim numbers per sample or the decoder does not make
+            samples of `data_shape`; the message names the expected and the actual shape.
     """
 
     @constructor
@@ -72,12 +79,12 @@ class VAE(GenerativeModel):
         super().__init__()
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"unknown likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 <= beta < math.inf:
-            raise ValueError(f"beta must be a finite number ≥ 0, got {beta!r}")
+        check_non_negative(beta, "beta")
         check_count(latent_dim, "latent_dim", minimum=1)
         check_count(kl_warmup, "kl_warmup")
         check_count(classes, "classes")
         check_positive(lr, "lr")
+        check_positive(init_scale, "init_scale", hint="it is the Gaussian likelihood's σ at the start, such as 0.1")
         self.encoder = encoder
         self.decoder = decoder
         self.latent_dim = latent_dim
@@ -89,9 +96,8 @@ class VAE(GenerativeModel):
         self.lr = lr
         if likelihood == "gaussian":
             # log σ of p(x|z), one per data dimension, learned with the rest.
-            if not init_scale > 0:
-                raise ValueError(f"init_scale must be positive, got {init_scale}")
             self.log_scale = nn.Parameter(torch.full(self.data_shape, math.log(init_scale)))
+        self.check_shapes()
 
     @classmethod
     @constructor
@@ -129,11 +135,8 @@ class VAE(GenerativeModel):
         image_shape = tuple(image_shape)
         if len(image_shape) != 3:
             raise ValueError(f"image_shape must be (channels, height, width), got {image_shape}")
-        if not isinstance(latent_dim, int) or latent_dim < 1:
-            raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
-        channels = tuple(channels)
-        if not channels or min(channels) < 1:
-            raise ValueError(f"channels must be a non-empty sequence of positive sizes, got {channels}")
+        check_count(latent_dim, "latent_dim", minimum=1)
+        channels = check_widths(channels, "channels")
         k = check_count(kwargs.get("classes", 0), "classes")
         c, h, w = image_shape
         return cls(
@@ -144,6 +147,29 @@ class VAE(GenerativeModel):
             likelihood=likelihood,
             **kwargs,
         )
+
+    def check_shapes(self) -> None:
+        """Probe the encoder and the decoder with two zero inputs in eval mode; raise ValueError naming the
+        expected and the actual shape when either disagrees with latent_dim and data_shape. Draws no
+        random numbers and leaves batch-norm statistics untouched."""
+        with probing(self.encoder, self.decoder) as device:
+            labels = torch.zeros(2, dtype=torch.long, device=device) if self.classes else None
+            x = attach_condition(torch.zeros(2, *self.data_shape, device=device), labels, self.classes)
+            with_labels = f" (data_shape {self.data_shape} and {self.classes} one-hot classes)" if self.classes else ""
+            out = probe(lambda: self.encoder(x), "the encoder", f"samples of shape {tuple(x.shape[1:])}{with_labels}")
+            if tuple(out.shape[1:]) != (2 * self.latent_dim,):
+                raise ValueError(
+                    f"the encoder must output 2 * latent_dim = {2 * self.latent_dim} numbers per sample (the mean "
+                    f"and log-variance of q(z|x)), got shape {tuple(out.shape[1:])}: change its last layer (or "
+                    f"latent_dim) so the two agree"
+                )
+            z = attach_condition(torch.zeros(2, self.latent_dim, device=device), labels, self.classes)
+            out = probe(lambda: self.decoder(z), "the decoder", f"codes of shape (B, {z.shape[1]}){with_labels}")
+            if out.numel() != 2 * math.prod(self.data_shape):
+                raise ValueError(
+                    f"the decoder makes outputs of shape {tuple(out.shape[1:])} but data_shape is {self.data_shape}; "
+                    f"change its output layers (or data_shape) so the two agree"
+                )
 
     def configure_optimizers(self) -> Optimizers:
         return {"model": torch.optim.Adam(self.parameters(), lr=self.lr)}
@@ -166,7 +192,8 @@ class VAE(GenerativeModel):
     def log_likelihood_terms(self, x: Tensor, decoded: Tensor) -> Tensor:
         """log p(x_j|z) for every entry j of x, (B, *data_shape): the decoder's entries are independent given z."""
         if self.likelihood == "gaussian":
-            return losses.gaussian_log_density(x, decoded, self.log_scale)
+            # σ² = exp(2 log σ): the learned log σ as the log-variance that genlab's Gaussians take
+            return losses.gaussian_log_density(x, decoded, logvar=2 * self.log_scale)
         return -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
 
     def log_likelihood_given_z(self, x: Tensor, decoded: Tensor) -> Tensor:

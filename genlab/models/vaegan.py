@@ -23,6 +23,7 @@ the wrong sign (+L_GAN) trains the decoder to make the fakes easy to spot.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -31,10 +32,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab import losses
-from genlab.checks import check_betas, check_count, check_interval, check_positive, check_widths
+from genlab.checks import check_betas, check_count, check_interval, check_non_negative, check_positive, check_widths
 from genlab.distributed import batch_random
 from genlab.losses import reparameterize
-from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor
+from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor, probe, probing
 from genlab.nets import MLP, conv_decoder, conv_encoder
 
 
@@ -70,6 +71,12 @@ class VAEGAN(GenerativeModel):
         beta: weight of the KL term in the encoder's loss (1 in the paper).
         lr, betas: Adam settings of all three optimizers.
         data_range: the interval the data and the decoder's outputs lie in.
+
+    Raises:
+        ValueError: for impossible settings, and — from one probe forward pass at construction — when
+            the encoder does not output 2 * latent_dim numbers per sample, the decoder does not make
+            samples of `data_shape`, or the discriminator cannot score them with one logit each; the
+            message names the network and the expected and actual shapes.
     """
 
     @constructor
@@ -91,8 +98,7 @@ class VAEGAN(GenerativeModel):
         check_count(latent_dim, "latent_dim", minimum=1)
         check_positive(gamma, "gamma")
         check_positive(lr, "lr")
-        if not 0 <= beta < float("inf"):
-            raise ValueError(f"beta must be a finite number ≥ 0, got {beta!r}")
+        check_non_negative(beta, "beta")
         check_betas(betas)
         check_interval(data_range, "data_range")
         if not isinstance(discriminator, nn.Sequential) or len(discriminator) < 2:
@@ -102,6 +108,7 @@ class VAEGAN(GenerativeModel):
         self.latent_dim, self.data_shape = latent_dim, tuple(data_shape)
         self.gamma, self.beta, self.lr, self.betas = gamma, beta, lr, tuple(betas)
         self.data_range = tuple(data_range)
+        self.check_shapes()
 
     @classmethod
     @constructor
@@ -142,6 +149,38 @@ class VAEGAN(GenerativeModel):
             data_shape=image_shape,
             **kwargs,
         )
+
+    def check_shapes(self) -> None:
+        """Probe the three networks with two zero inputs in eval mode; raise ValueError naming the expected
+        and the actual shape when they disagree with latent_dim and data_shape. Draws no random numbers
+        and leaves batch-norm statistics untouched."""
+        with probing(self.encoder, self.decoder, self.discriminator) as device:
+            x = torch.zeros(2, *self.data_shape, device=device)
+            out = probe(lambda: self.encoder(x), "the encoder", f"samples of shape {self.data_shape}")
+            if tuple(out.shape[1:]) != (2 * self.latent_dim,):
+                raise ValueError(
+                    f"the encoder must output 2 * latent_dim = {2 * self.latent_dim} numbers per sample (the mean "
+                    f"and log-variance of q(z|x)), got shape {tuple(out.shape[1:])}: change its last layer (or "
+                    f"latent_dim) so the two agree"
+                )
+            z = torch.zeros(2, self.latent_dim, device=device)
+            made = probe(lambda: self.decoder(z), "the decoder", f"codes of shape (B, {self.latent_dim})")
+            if made.numel() != 2 * math.prod(self.data_shape):
+                raise ValueError(
+                    f"the decoder makes samples of shape {tuple(made.shape[1:])} but data_shape is {self.data_shape}; "
+                    f"the discriminator and the data need {self.data_shape}: change the decoder's output layers "
+                    f"(or data_shape) so the two agree"
+                )
+            *body, last = self.discriminator
+            features = probe(lambda: nn.Sequential(*body)(x).flatten(1), "the discriminator's feature layers",
+                             f"samples of shape {self.data_shape}")
+            logits = probe(lambda: last(features), "the discriminator's last layer",
+                           f"the features Dis_l(x) of shape (B, {features.shape[1]})")
+            if logits.numel() != 2:
+                raise ValueError(
+                    f"the discriminator's last layer must output one logit per sample, (B,) or (B, 1); for "
+                    f"features of shape (B, {features.shape[1]}) it gave {tuple(logits.shape[1:])} per sample"
+                )
 
     def configure_optimizers(self) -> Optimizers:
         adam = lambda net: torch.optim.Adam(net.parameters(), lr=self.lr, betas=self.betas)
@@ -195,7 +234,13 @@ class VAEGAN(GenerativeModel):
         }
 
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
+        """The three players' updates from one forward pass, with no .detach() anywhere: update() sends
+        each loss into its own network's parameters only (see `Trainable.update`)."""
         out = self.losses(self.inputs(batch))
+        # Gradients: "encoder" (β KL + feature NLL) → the encoder only, though it passes through the
+        # decoder and Dis_l; "decoder" (γ feature NLL + fooling) → the decoder only, though it passes
+        # through the discriminator; "discriminator" → the discriminator only, though x̃ and x_p carry
+        # the decoder's and encoder's graphs. In a plain loop each loss needs backward(inputs=...) for this.
         self.update({optimizers[name]: out[name] for name in ("encoder", "decoder", "discriminator")})
         return {name: value.detach() for name, value in out.items()}
 

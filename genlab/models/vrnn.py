@@ -25,6 +25,8 @@ w = Π_t p(x_t | …) p(z_t | …) / q(z_t | …), bound log (1/k) Σ w.
 Every log σ has a soft floor: log σ = floor + softplus(raw − floor), never below `min_log_scale`.
 Without one, near-deterministic data (the sines) drive σ towards 0, the likelihood's
 1/σ² towards infinity, and the loss to NaN — a failure users of public VRNN code report.
+The floored log σ is then doubled once, into the log-variance log σ² that every Gaussian of
+`genlab.losses` takes.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genlab.checks import check_count, check_optimisation, check_sizes
-from genlab.losses import diagonal_normal_log_prob, gaussian_kl_between, gaussian_log_density, linear_warmup, reparameterize
+from genlab.checks import check_count, check_finite, check_optimisation, check_sizes
+from genlab.losses import diagonal_normal_log_prob, gaussian_kl_between, linear_warmup, reparameterize
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor
 from genlab.nets import MLP
 
@@ -73,8 +75,7 @@ class VRNN(GenerativeModel):
         check_sizes(features=features, length=length, latent_dim=latent_dim, hidden=hidden)
         check_count(kl_warmup, "kl_warmup")
         check_optimisation(lr, clip_norm)
-        if not math.isfinite(min_log_scale):
-            raise ValueError(f"min_log_scale must be a finite number, got {min_log_scale!r}")
+        check_finite(min_log_scale, "min_log_scale")
         self.features, self.length, self.latent_dim, self.hidden = features, length, latent_dim, hidden
         self.data_shape = (length, features)
         self.lr, self.kl_warmup, self.clip_norm, self.min_log_scale = lr, kl_warmup, clip_norm, min_log_scale
@@ -91,9 +92,10 @@ class VRNN(GenerativeModel):
     # --- the model --------------------------------------------------------------------
 
     def _gaussian(self, out: Tensor) -> tuple[Tensor, Tensor]:
-        """A head's output (B, 2d) -> mean and log σ (B, d), log σ softly floored at min_log_scale."""
+        """A head's output (B, 2d) -> mean and log-variance (B, d), log σ softly floored at min_log_scale."""
         mean, raw = out.chunk(2, dim=-1)
-        return mean, self.min_log_scale + F.softplus(raw - self.min_log_scale)
+        log_scale = self.min_log_scale + F.softplus(raw - self.min_log_scale)
+        return mean, 2 * log_scale  # log σ² = 2 log σ
 
     def step_terms(self, x: Tensor, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
         """One pass over x (B, T, F) with one draw z_≤T ~ q; each term per sequence and step, (B, T):
@@ -107,15 +109,15 @@ class VRNN(GenerativeModel):
         features = self.phi_x(x)  # (B, T, H): φ_x of every step at once
         log_px, kl, log_ratio = [], [], []
         for t in range(t_max):
-            prior_mean, prior_log_scale = self._gaussian(self.prior(h))
-            post_mean, post_log_scale = self._gaussian(self.encoder(torch.cat([features[:, t], h], dim=-1)))
-            z = reparameterize(post_mean, 2 * post_log_scale, generator=generator)
+            prior_mean, prior_logvar = self._gaussian(self.prior(h))
+            post_mean, post_logvar = self._gaussian(self.encoder(torch.cat([features[:, t], h], dim=-1)))
+            z = reparameterize(post_mean, post_logvar, generator=generator)
             phi_z = self.phi_z(z)
-            mean, log_scale = self._gaussian(self.decoder(torch.cat([phi_z, h], dim=-1)))
-            log_px.append(gaussian_log_density(x[:, t], mean, log_scale).sum(dim=-1))
-            kl.append(gaussian_kl_between(post_mean, 2 * post_log_scale, prior_mean, 2 * prior_log_scale))
-            log_ratio.append(diagonal_normal_log_prob(z, prior_mean, 2 * prior_log_scale)
-                             - diagonal_normal_log_prob(z, post_mean, 2 * post_log_scale))
+            mean, logvar = self._gaussian(self.decoder(torch.cat([phi_z, h], dim=-1)))
+            log_px.append(diagonal_normal_log_prob(x[:, t], mean, logvar))
+            kl.append(gaussian_kl_between(post_mean, post_logvar, prior_mean, prior_logvar))
+            log_ratio.append(diagonal_normal_log_prob(z, prior_mean, prior_logvar)
+                             - diagonal_normal_log_prob(z, post_mean, post_logvar))
             h = self.cell(torch.cat([features[:, t], phi_z], dim=-1), h)
         return {name: torch.stack(terms, dim=1) for name, terms in
                 (("log_px", log_px), ("kl", kl), ("log_ratio", log_ratio))}
@@ -193,12 +195,12 @@ class VRNN(GenerativeModel):
             h = torch.zeros(n, self.hidden, device=self.device)
             steps = []
             for _ in range(length):
-                prior_mean, prior_log_scale = self._gaussian(self.prior(h))
-                z = reparameterize(prior_mean, 2 * prior_log_scale, generator=generator)
+                prior_mean, prior_logvar = self._gaussian(self.prior(h))
+                z = reparameterize(prior_mean, prior_logvar, generator=generator)
                 phi_z = self.phi_z(z)
-                mean, log_scale = self._gaussian(self.decoder(torch.cat([phi_z, h], dim=-1)))
+                mean, logvar = self._gaussian(self.decoder(torch.cat([phi_z, h], dim=-1)))
                 eps = torch.randn(mean.shape, device=mean.device, dtype=mean.dtype, generator=generator)
-                x_t = mean + log_scale.exp() * eps
+                x_t = mean + torch.exp(0.5 * logvar) * eps
                 steps.append(x_t)
                 h = self.cell(torch.cat([self.phi_x(x_t), phi_z], dim=-1), h)
             return torch.stack(steps, dim=1)

@@ -34,6 +34,8 @@ import pytest
 import torch
 import yaml
 
+pytestmark = pytest.mark.slow  # builds a wheel and fresh environments, and runs notebooks in them
+
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
 # One notebook of every chapter that has notebooks (chapter 8 has none), the quickest of each, and the appendix.

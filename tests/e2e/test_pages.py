@@ -12,6 +12,8 @@ import yaml
 from e2e import pages as checks
 from e2e.pages import ROOT, Page, toc_pages
 
+pytestmark = pytest.mark.slow  # builds the book and opens every page in a browser
+
 PAGES = toc_pages()
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 REPO = CONFIG["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
