@@ -151,6 +151,16 @@ def probing(*nets: nn.Module) -> Iterator[torch.device]:
             net.train(mode)
 
 
+def check_gaussian_encoder(out: Tensor, latent_dim: int) -> None:
+    """Refuse a probed encoder output that is not (mean, log-variance) of a latent_dim-dimensional q(z|x)."""
+    if tuple(out.shape[1:]) != (2 * latent_dim,):
+        raise ValueError(
+            f"the encoder must output 2 * latent_dim = {2 * latent_dim} numbers per sample (the mean "
+            f"and log-variance of q(z|x)), got shape {tuple(out.shape[1:])}: change its last layer (or "
+            f"latent_dim) so the two agree"
+        )
+
+
 def probe(call: Callable[[], Tensor], name: str, what: str) -> Tensor:
     """call(), one probing forward pass of the network `name`; when it fails, a ValueError saying that
     `name` cannot take `what` (PyTorch's own message follows)."""

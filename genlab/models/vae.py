@@ -25,8 +25,8 @@ from torch import Tensor, nn
 from genlab import losses
 from genlab.losses import diagonal_normal_log_prob, reparameterize, standard_normal_log_prob
 from genlab.checks import check_non_negative, check_widths
-from genlab.models.base import (Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor,
-                                probe, probing)
+from genlab.models.base import (Batch, GenerativeModel, Losses, Optimizers, check_count, check_gaussian_encoder,
+                                check_positive, constructor, probe, probing)
 from genlab.nets import MLP, attach_condition, conv_decoder, conv_encoder
 
 LIKELIHOODS = ("gaussian", "bernoulli")
@@ -157,12 +157,7 @@ class VAE(GenerativeModel):
             x = attach_condition(torch.zeros(2, *self.data_shape, device=device), labels, self.classes)
             with_labels = f" (data_shape {self.data_shape} and {self.classes} one-hot classes)" if self.classes else ""
             out = probe(lambda: self.encoder(x), "the encoder", f"samples of shape {tuple(x.shape[1:])}{with_labels}")
-            if tuple(out.shape[1:]) != (2 * self.latent_dim,):
-                raise ValueError(
-                    f"the encoder must output 2 * latent_dim = {2 * self.latent_dim} numbers per sample (the mean "
-                    f"and log-variance of q(z|x)), got shape {tuple(out.shape[1:])}: change its last layer (or "
-                    f"latent_dim) so the two agree"
-                )
+            check_gaussian_encoder(out, self.latent_dim)
             z = attach_condition(torch.zeros(2, self.latent_dim, device=device), labels, self.classes)
             out = probe(lambda: self.decoder(z), "the decoder", f"codes of shape (B, {z.shape[1]}){with_labels}")
             if out.numel() != 2 * math.prod(self.data_shape):

@@ -35,7 +35,8 @@ from genlab import losses
 from genlab.checks import check_betas, check_count, check_interval, check_non_negative, check_positive, check_widths
 from genlab.distributed import batch_random
 from genlab.losses import reparameterize
-from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor, probe, probing
+from genlab.models.base import (Batch, GenerativeModel, Losses, Optimizers, check_gaussian_encoder, constructor,
+                                probe, probing)
 from genlab.nets import MLP, conv_decoder, conv_encoder
 
 
@@ -157,12 +158,7 @@ class VAEGAN(GenerativeModel):
         with probing(self.encoder, self.decoder, self.discriminator) as device:
             x = torch.zeros(2, *self.data_shape, device=device)
             out = probe(lambda: self.encoder(x), "the encoder", f"samples of shape {self.data_shape}")
-            if tuple(out.shape[1:]) != (2 * self.latent_dim,):
-                raise ValueError(
-                    f"the encoder must output 2 * latent_dim = {2 * self.latent_dim} numbers per sample (the mean "
-                    f"and log-variance of q(z|x)), got shape {tuple(out.shape[1:])}: change its last layer (or "
-                    f"latent_dim) so the two agree"
-                )
+            check_gaussian_encoder(out, self.latent_dim)
             z = torch.zeros(2, self.latent_dim, device=device)
             made = probe(lambda: self.decoder(z), "the decoder", f"codes of shape (B, {self.latent_dim})")
             if made.numel() != 2 * math.prod(self.data_shape):
