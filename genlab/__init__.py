@@ -27,7 +27,7 @@ from genlab.models import (
     VRNN,
 )
 from genlab._version import __version__
-from genlab.train import TrainingDiverged, device, fit
+from genlab.train import PhaseNotReached, TrainingDiverged, device, fit
 
 _LAZY = ("bench", "viz")
 
@@ -55,6 +55,7 @@ __all__ = [
     "CheckpointInUse",
     "GenerativeModel",
     "MaskedVAE",
+    "PhaseNotReached",
     "RecurrentGAN",
     "RecurrentRegressor",
     "SequenceRNN",

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
@@ -35,6 +36,10 @@ from genlab.records import to_json
 
 History = dict[str, list[float]]
 Callback = Callable[[int, Trainable, History], None]
+
+
+class PhaseNotReached(UserWarning):
+    """`fit(steps)` ends before the model's last training phase begins (TimeGAN's joint phase, say)."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -366,57 +371,13 @@ def fit(
         ValueError: under torchrun, the processes were given different runs (data, steps,
             batch size, seed or model); the message names what differs.
     """
-    check_count(steps, "steps")
-    check_count(checkpoint_every, "checkpoint_every")
-    if callback_every is not None:
-        check_count(callback_every, "callback_every")
-    check_count(keep, "keep", minimum=1)
-    check_count(log_every, "log_every", minimum=1)
-    if resume not in RESUME or (resume is not False and not isinstance(resume, (bool, str))):
-        raise ValueError(f"resume must be one of {RESUME}, got {resume!r}")
-    if (checkpoint_every or resume) and checkpoint is None:
-        raise ValueError("checkpoint_every and resume need a checkpoint path: pass checkpoint='run.pt'")
-    if lr_decay not in LR_DECAYS:
-        raise ValueError(f"unknown lr_decay {lr_decay!r}; choose one of {LR_DECAYS}")
-    if seed is not None:
-        check_count(seed, "seed")
-        if seed >= SEED_LIMIT:
-            raise ValueError(f"seed must be a non-negative integer below 2**44 (each epoch's batch order is seeded "
-                             f"from it in 64 bits), got {seed!r}")
-    if progress is not None:
-        check_flag(progress, "progress (True, False or None for automatic)")
-    check_flag(overwrite, "overwrite")
-    check_positive(distributed_timeout, "distributed_timeout (seconds)")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable as callback(step, model, history), got {type(callback).__name__}")
-    if callback is not None and callback_every == 0:
-        raise ValueError("callback_every=0 would never call the callback: pass a number of steps, or leave "
-                         "callback_every out to call it every log_every steps and after the last step")
-    if not isinstance(model, Trainable):
-        raise TypeError(f"model must be a genlab model (genlab.models.base.Trainable), got {type(model).__name__}")
-    if checkpoint is not None:
-        checkpoint = Path(checkpoint)
-        if checkpoint.is_dir():
-            raise IsADirectoryError(
-                f"checkpoint {checkpoint} is a directory; give a file name such as {checkpoint / 'model.pt'}"
-            )
+    _check_arguments(locals())
+    checkpoint = Path(checkpoint) if checkpoint is not None else None
     tensors = check_data(model, as_tensors(data), batch_size)
-
-    dev = check_device(device) if device is not None else _default_device()
-    if amp and dev.type != "cuda":
-        raise ValueError(f"amp (bfloat16 autocast) is only supported on CUDA, not on {dev}")
-    shard = None
-    if distributed.launched():  # started by torchrun
-        dev = distributed.local_device(dev)
-        shard = distributed.start(dev, timeout=distributed_timeout)
-        if batch_size % shard.world:
-            raise ValueError(
-                f"batch_size {batch_size} is the global batch, split evenly over the {shard.world} processes: "
-                f"make it a multiple of {shard.world}"
-            )
-    main = shard is None or shard.is_main
+    _warn_unreached_phase(model, steps)
+    dev, shard = _placement(device, amp, batch_size, distributed_timeout)
     with ExitStack() as held:
-        if checkpoint is not None and main:
+        if checkpoint is not None and (shard is None or shard.is_main):
             # one writer per path, for the whole run; also finds an unwritable directory before any step
             held.enter_context(writer_lock(checkpoint))
             if not resume and not overwrite and (checkpoint.exists() or snapshots(checkpoint)):
@@ -425,11 +386,11 @@ def fit(
                     f"overwrite=True to replace it, or choose another path"
                 )
         try:
-            return _train(model, tensors, steps=steps, batch_size=batch_size, dev=dev, shard=shard, main=main,
-                          seed=seed, amp=amp, callback=callback, callback_every=callback_every, checkpoint=checkpoint,
-                          checkpoint_every=checkpoint_every, keep=keep, resume=resume, progress=progress,
-                          lr_decay=lr_decay, log_every=log_every, overwrite=overwrite,
-                          distributed_timeout=distributed_timeout)
+            run = _Run(model, tensors, steps=steps, batch_size=batch_size, dev=dev, shard=shard, seed=seed, amp=amp,
+                       checkpoint=checkpoint, keep=keep, resume=resume, lr_decay=lr_decay, progress=progress,
+                       callback=callback, callback_every=callback_every, log_every=log_every,
+                       timeout=distributed_timeout)
+            return _loop(run, lr_decay=lr_decay, checkpoint_every=checkpoint_every, log_every=log_every)
         except RuntimeError as err:  # a collective before or after the steps (the pre-flight check, the last barrier)
             explained = distributed.explain_failure(err, shard, None, distributed_timeout)
             if explained is None:
@@ -437,32 +398,143 @@ def fit(
             raise explained from err
 
 
-def _train(model: Trainable, tensors: tuple[Tensor, ...], *, steps: int, batch_size: int, dev: torch.device,
-           shard: distributed.Shard | None, main: bool, seed: int | None, amp: bool, callback: Callback | None,
-           callback_every: int | None, checkpoint: Path | None, checkpoint_every: int, keep: int, resume: bool | str,
-           progress: bool | None, lr_decay: str | None, log_every: int, overwrite: bool,
-           distributed_timeout: float) -> History:
-    """`fit` after its checks, with the checkpoint held."""
-    if seed is not None:
-        torch.manual_seed(seed)
-    model.to(dev).train()
-    optimizers = model.configure_optimizers()
-    _check_disjoint(optimizers)
+def _loop(run: _Run, *, lr_decay: str | None, checkpoint_every: int, log_every: int) -> History:
+    """The training loop: one update per step; on their schedules, the losses read (and checked for
+    NaN), a checkpoint written and the callback called."""
+    model, optimizers, shard, steps = run.model, run.optimizers, run.shard, run.steps
+    step = run.start
+    try:
+        for step in range(run.start, steps):
+            batch = run.batch(step)
+            if lr_decay is not None:
+                set_lr_factor(optimizers, 1 - step / steps)
+            with run.autocast, distributed.stepping(shard):
+                losses = distributed.train_step(model, batch, optimizers, step, shard)
+            run.log.append(losses)  # kept on the device until read
+            done = step + 1
+            if done % log_every == 0:
+                run.read_losses(done)
+            if checkpoint_every and done % checkpoint_every == 0:
+                run.save(done)
+            if run.callback_due(done):
+                run.call_back(done)
+            run.show_progress(done)
+        run.finish()
+    except Exception as err:
+        raise run.failure(err, step)  # the losses so far kept in the error; a stalled process named
+    finally:
+        run.close()
+    distributed.barrier(shard)  # the last checkpoint is written before any process returns
+    return run.history
 
-    history: History = {}
-    start = 0
-    run = None
-    if checkpoint is not None or shard is not None:
-        run = {"steps": steps, "batch_size": batch_size, "seed": seed, "data": fingerprint(tensors),
-               "optimizers": optimizer_settings(optimizers), "lr_decay": lr_decay, "model": type(model).__name__,
-               **_model_settings(model)}
-    if shard is not None:  # before any collective that assumes it: every process trains the same run
-        distributed.check_same_run(shard, {**run, "parameters": {k: list(v.shape) for k, v in model.state_dict().items()}})
-    # what a divergence message says of the checkpoint: None until one exists
-    last_saved: list[str | None] = [None]
-    stale: list[Path] = []
-    if checkpoint is not None:
-        if main:
+
+def _check_arguments(given: dict[str, Any]) -> None:
+    """fit's arguments other than the data, checked before anything is done (`given`: fit's locals())."""
+    steps, callback, callback_every, checkpoint = given["steps"], given["callback"], given["callback_every"], given["checkpoint"]
+    resume, seed, model = given["resume"], given["seed"], given["model"]
+    check_count(steps, "steps")
+    check_count(given["checkpoint_every"], "checkpoint_every")
+    if callback_every is not None:
+        check_count(callback_every, "callback_every")
+    check_count(given["keep"], "keep", minimum=1)
+    check_count(given["log_every"], "log_every", minimum=1)
+    if resume not in RESUME or (resume is not False and not isinstance(resume, (bool, str))):
+        raise ValueError(f"resume must be one of {RESUME}, got {resume!r}")
+    if (given["checkpoint_every"] or resume) and checkpoint is None:
+        raise ValueError("checkpoint_every and resume need a checkpoint path: pass checkpoint='run.pt'")
+    if given["lr_decay"] not in LR_DECAYS:
+        raise ValueError(f"unknown lr_decay {given['lr_decay']!r}; choose one of {LR_DECAYS}")
+    if seed is not None:
+        check_count(seed, "seed")
+        if seed >= SEED_LIMIT:
+            raise ValueError(f"seed must be a non-negative integer below 2**44 (each epoch's batch order is seeded "
+                             f"from it in 64 bits), got {seed!r}")
+    if given["progress"] is not None:
+        check_flag(given["progress"], "progress (True, False or None for automatic)")
+    check_flag(given["overwrite"], "overwrite")
+    check_positive(given["distributed_timeout"], "distributed_timeout (seconds)")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable as callback(step, model, history), got {type(callback).__name__}")
+    if callback is not None and callback_every == 0:
+        raise ValueError("callback_every=0 would never call the callback: pass a number of steps, or leave "
+                         "callback_every out to call it every log_every steps and after the last step")
+    if not isinstance(model, Trainable):
+        raise TypeError(f"model must be a genlab model (genlab.models.base.Trainable), got {type(model).__name__}")
+    if checkpoint is not None and Path(checkpoint).is_dir():
+        raise IsADirectoryError(
+            f"checkpoint {checkpoint} is a directory; give a file name such as {Path(checkpoint) / 'model.pt'}"
+        )
+
+
+def _placement(device: str | torch.device | None, amp: bool, batch_size: int,
+               distributed_timeout: float) -> tuple[torch.device, distributed.Shard | None]:
+    """The device to train on, and this process's shard when started by torchrun (None otherwise)."""
+    dev = check_device(device) if device is not None else _default_device()
+    if amp and dev.type != "cuda":
+        raise ValueError(f"amp (bfloat16 autocast) is only supported on CUDA, not on {dev}")
+    if not distributed.launched():
+        return dev, None
+    dev = distributed.local_device(dev)
+    shard = distributed.start(dev, timeout=distributed_timeout)
+    if batch_size % shard.world:
+        raise ValueError(
+            f"batch_size {batch_size} is the global batch, split evenly over the {shard.world} processes: "
+            f"make it a multiple of {shard.world}"
+        )
+    return dev, shard
+
+
+class _Run:
+    """One training run, prepared for `_loop`: the model on its device with its optimizers (restored
+    from the checkpoint when resuming), the data and the batch order, the loss log, the progress bar,
+    and what is read, written and called on the way."""
+
+    def __init__(self, model: Trainable, tensors: tuple[Tensor, ...], *, steps: int, batch_size: int,
+                 dev: torch.device, shard: distributed.Shard | None, seed: int | None, amp: bool,
+                 checkpoint: Path | None, keep: int, resume: bool | str, lr_decay: str | None,
+                 progress: bool | None, callback: Callback | None, callback_every: int | None, log_every: int,
+                 timeout: float) -> None:
+        self.model, self.steps, self.shard, self.checkpoint, self.keep = model, steps, shard, checkpoint, keep
+        self.callback, self.callback_every, self.log_every = callback, callback_every, log_every
+        self.main, self.timeout = shard is None or shard.is_main, timeout
+        if seed is not None:
+            torch.manual_seed(seed)
+        model.to(dev).train()
+        self.optimizers = model.configure_optimizers()
+        _check_disjoint(self.optimizers)
+        self.record = None  # what a checkpoint must match to be resumed, and all processes must share
+        if checkpoint is not None or shard is not None:
+            self.record = {"steps": steps, "batch_size": batch_size, "seed": seed, "data": fingerprint(tensors),
+                           "optimizers": optimizer_settings(self.optimizers), "lr_decay": lr_decay,
+                           "model": type(model).__name__, **_model_settings(model)}
+        if shard is not None:  # before any collective that assumes it: every process trains the same run
+            distributed.check_same_run(shard, {**self.record, "parameters": {
+                k: list(v.shape) for k, v in model.state_dict().items()}})
+        self.history: History = {}
+        self.start = 0
+        self.last_saved: str | None = None  # what a divergence message says of the checkpoint
+        self.stale: list[Path] = []  # the kept copies of a run being replaced: removed at the first save
+        if checkpoint is not None:
+            self._restore(resume, dev)
+        self.tensors = tuple(t.to(dev) for t in tensors)
+        self.sampler = EpochSampler(len(tensors[0]), batch_size, seed if seed is not None else 0, dev)
+        # this process's share of each (global) batch
+        self.local = slice(0, batch_size) if shard is None else slice(shard.rank * batch_size // shard.world,
+                                                                      (shard.rank + 1) * batch_size // shard.world)
+        self.autocast = torch.autocast("cuda", dtype=torch.bfloat16) if amp else nullcontext()
+        self.log = LossLog(self.history, self.start, shard)
+        self.bar = None
+        if self.main and _progress_enabled(progress):
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=steps, initial=self.start, desc=type(model).__name__, dynamic_ncols=True)
+        if shard is not None:
+            distributed.wrap(model, shard, dev)
+
+    def _restore(self, resume: bool | str, dev: torch.device) -> None:
+        """Continue from the checkpoint when resuming (after checking it comes from this run)."""
+        checkpoint = self.checkpoint
+        if self.main:
             remove_orphans(checkpoint)
         if resume is True and not checkpoint.exists():
             raise FileNotFoundError(
@@ -471,109 +543,112 @@ def _train(model: Trainable, tensors: tuple[Tensor, ...], *, steps: int, batch_s
         if resume and checkpoint.exists():
             saved = read_checkpoint(checkpoint, map_location="cpu")
             # checked before anything is loaded: a refused checkpoint leaves the model as it was
-            _check_run(checkpoint, _as_json(saved["run"]), _as_json(run),
-                       old_format=saved["format"] < 3)
+            _check_run(checkpoint, _as_json(saved["run"]), _as_json(self.record), old_format=saved["format"] < 3)
             lengths = {name: len(values) for name, values in saved["history"].items()}
             if any(n != saved["step"] for n in lengths.values()):
                 raise CheckpointError(
                     f"{checkpoint} is damaged or was edited: it is at step {saved['step']} but its history holds "
                     f"{lengths} values; resume from an older copy or start afresh"
                 )
-            if saved["step"] > steps:
-                raise ValueError(f"checkpoint {checkpoint} is at step {saved['step']}, beyond the requested {steps} steps")
-            state = load_checkpoint(checkpoint, model, optimizers, map_location=dev)
-            start, history = int(state["step"]), {k: list(v) for k, v in state["history"].items()}
-            last_saved[0] = f"the checkpoint {checkpoint} of step {start} is left as it was"
-        elif main:  # overwrite=True (an existing file was refused above otherwise)
+            if saved["step"] > self.steps:
+                raise ValueError(f"checkpoint {checkpoint} is at step {saved['step']}, beyond the requested {self.steps} steps")
+            state = load_checkpoint(checkpoint, self.model, self.optimizers, map_location=dev)
+            self.start, self.history = int(state["step"]), {k: list(v) for k, v in state["history"].items()}
+            self.last_saved = f"the checkpoint {checkpoint} of step {self.start} is left as it was"
+        elif self.main:  # overwrite=True (an existing file was refused before otherwise)
             if checkpoint.exists():
-                last_saved[0] = f"the checkpoint {checkpoint} of the run it replaces is left as it was"
-            stale = snapshots(checkpoint)  # the replaced run's kept copies: removed at the first save
-    tensors = tuple(t.to(dev) for t in tensors)
+                self.last_saved = f"the checkpoint {checkpoint} of the run it replaces is left as it was"
+            self.stale = snapshots(checkpoint)
 
-    sampler = EpochSampler(len(tensors[0]), batch_size, seed if seed is not None else 0, dev)
-    # this process's share of each (global) batch
-    local = slice(0, batch_size) if shard is None else slice(shard.rank * batch_size // shard.world,
-                                                             (shard.rank + 1) * batch_size // shard.world)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if amp else nullcontext()
-    log = LossLog(history, start, shard)
-    bar = None
-    if main and _progress_enabled(progress):
-        from tqdm.auto import tqdm
+    def batch(self, step: int) -> Batch:
+        idx = self.sampler.indices(step)[self.local]
+        return self.tensors[0][idx] if len(self.tensors) == 1 else tuple(t[idx] for t in self.tensors)
 
-        bar = tqdm(total=steps, initial=start, desc=type(model).__name__, dynamic_ncols=True)
+    def read_losses(self, step: int) -> None:
+        """Read the pending losses, and check the parameters too: both must be finite (else TrainingDiverged)."""
+        self.log.flush(self.last_saved)
+        _check_finite_parameters(self.model, step, self.last_saved)
 
-    def read_losses(step: int) -> None:
-        """Read the pending losses, and check the parameters too: both must be finite."""
-        log.flush(last_saved[0])
-        _check_finite_parameters(model, step, last_saved[0])
-
-    def save(step: int) -> None:
-        read_losses(step)
-        distributed.check_in_sync(model, shard, step)
-        if main:  # the processes hold the same state: one writes it
-            for old in stale:
+    def save(self, step: int) -> None:
+        """Write the checkpoint of `step` (rank 0 only: the processes hold the same state)."""
+        self.read_losses(step)
+        distributed.check_in_sync(self.model, self.shard, step)
+        if self.main:
+            for old in self.stale:
                 old.unlink(missing_ok=True)
-            stale.clear()
-            with distributed.unwrapped(model, shard):
-                save_checkpoint(checkpoint, model, optimizers, step=step, history=history, run=run, keep=keep)
-            last_saved[0] = f"the checkpoint {checkpoint} of step {step} is left as it was"
+            self.stale.clear()
+            with distributed.unwrapped(self.model, self.shard):
+                save_checkpoint(self.checkpoint, self.model, self.optimizers, step=step, history=self.history,
+                                run=self.record, keep=self.keep)
+            self.last_saved = f"the checkpoint {self.checkpoint} of step {step} is left as it was"
 
-    if shard is not None:
-        distributed.wrap(model, shard, dev)
-    step = start
-    try:
-        for step in range(start, steps):
-            idx = sampler.indices(step)[local]
-            batch: Batch = tensors[0][idx] if len(tensors) == 1 else tuple(t[idx] for t in tensors)
-            if lr_decay is not None:
-                set_lr_factor(optimizers, 1 - step / steps)
-            with autocast, distributed.stepping(shard):
-                losses = distributed.train_step(model, batch, optimizers, step, shard)
-            log.append(losses)
-            done = step + 1
-            if done % log_every == 0:
-                read_losses(done)
-            if checkpoint_every and done % checkpoint_every == 0:
-                save(done)
-            if callback is not None and (done % callback_every == 0 if callback_every
-                                         else done % log_every == 0 or done == steps):
-                log.flush(last_saved[0])
-                with distributed.unwrapped(model, shard):
-                    callback(done, model, history)
-            if bar is not None:
-                bar.update(1)
-                if done % log_every == 0:
-                    bar.set_postfix({k: f"{v[-1]:.3g}" for k, v in history.items()}, refresh=False)
-        if bar is not None:
-            bar.close()
-        read_losses(steps)
-        if checkpoint is not None:
-            save(steps)
+    def callback_due(self, done: int) -> bool:
+        if self.callback is None:
+            return False
+        if self.callback_every:
+            return done % self.callback_every == 0
+        return done % self.log_every == 0 or done == self.steps
+
+    def call_back(self, done: int) -> None:
+        self.log.flush(self.last_saved)
+        with distributed.unwrapped(self.model, self.shard):
+            self.callback(done, self.model, self.history)
+
+    def show_progress(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            if done % self.log_every == 0:
+                self.bar.set_postfix({k: f"{v[-1]:.3g}" for k, v in self.history.items()}, refresh=False)
+
+    def finish(self) -> None:
+        """After the last step: the losses read, the last checkpoint written, the processes in sync."""
+        if self.bar is not None:
+            self.bar.close()
+        self.read_losses(self.steps)
+        if self.checkpoint is not None:
+            self.save(self.steps)
         else:
-            distributed.check_in_sync(model, shard, steps)
-        if shard is not None:  # every process returns rank 0's model, batch-norm statistics included
-            distributed.broadcast_state(model, buffers_only=True)
-    except TrainingDiverged as err:
-        err.history = history
-        raise
-    except OSError as err:  # a checkpoint that could not be written: keep the losses trained so far
-        done = len(next(iter(history.values()), []))
-        note = f"the losses of the {done} steps trained so far are in this error's .history"
-        kept = OSError(err.errno, f"{err.strerror}; {note}") if err.errno is not None else OSError(f"{err}; {note}")
-        kept.history = history
-        raise kept from err
-    except RuntimeError as err:
-        explained = distributed.explain_failure(err, shard, step, distributed_timeout)
-        if explained is None:
-            raise
-        raise explained from err
-    finally:
-        if bar is not None:
-            bar.close()
-        if shard is not None:
-            distributed.unwrap(model, shard)
-    distributed.barrier(shard)  # the last checkpoint is written before any process returns
-    return history
+            distributed.check_in_sync(self.model, self.shard, self.steps)
+        if self.shard is not None:  # every process returns rank 0's model, batch-norm statistics included
+            distributed.broadcast_state(self.model, buffers_only=True)
+
+    def failure(self, err: Exception, step: int) -> Exception:
+        """The error to raise for `err`: with the losses trained so far in its `.history` (a divergence,
+        a checkpoint that could not be written), or naming the process that stalled (under torchrun)."""
+        if isinstance(err, TrainingDiverged):
+            err.history = self.history
+            return err
+        if isinstance(err, OSError):  # a checkpoint that could not be written: keep the losses so far
+            done = len(next(iter(self.history.values()), []))
+            note = f"the losses of the {done} steps trained so far are in this error's .history"
+            kept = OSError(err.errno, f"{err.strerror}; {note}") if err.errno is not None else OSError(f"{err}; {note}")
+            kept.history, kept.__cause__ = self.history, err
+            return kept
+        if isinstance(err, RuntimeError):
+            explained = distributed.explain_failure(err, self.shard, step, self.timeout)
+            if explained is not None:
+                explained.__cause__ = err
+                return explained
+        return err
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.shard is not None:
+            distributed.unwrap(self.model, self.shard)
+
+
+def _warn_unreached_phase(model: Trainable, steps: int) -> None:
+    """Warn (PhaseNotReached) when `steps` stop before the model's last phase starts."""
+    starts = model.phase_starts()
+    if not starts:
+        return
+    last, start = list(starts.items())[-1]
+    if steps <= start:
+        phases = ", ".join(f"{name} from step {first}" for name, first in starts.items())
+        warnings.warn(f"fit(steps={steps}) ends before {type(model).__name__}'s {last!r} phase, which starts at step "
+                      f"{start} ({phases}): pass steps > {start}, or shorten the phases before it",
+                      PhaseNotReached, stacklevel=3)
 
 
 def _model_settings(model: Trainable) -> dict[str, Any]:

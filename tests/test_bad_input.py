@@ -239,7 +239,7 @@ def test_the_size_check_of_the_constructors_draws_nothing_and_changes_no_model(m
     def build():
         torch.manual_seed(0)
         models = [genlab.GAN.dcgan((1, 8, 8), latent_dim=4, channels=(8, 4)), genlab.VAEGAN.mlp(hidden=8),
-                  genlab.TimeGAN(2, 6, hidden=4), CharRNN(VOCAB, hidden=8)]
+                  genlab.TimeGAN(length=6, features=2, hidden=4), CharRNN(VOCAB, hidden=8)]
         return [m.state_dict() for m in models], torch.randn(3)
 
     checked, after_checked = build()

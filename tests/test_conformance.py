@@ -89,10 +89,10 @@ CASES = {
         lambda: (_digits((0, 1)).reshape(64, 8, 8), genlab.data.digits((0, 1)).tensors[1][:64]),
         lambda: _digits((0, 1)).reshape(64, 8, 8)),  # labels missing
     # phases of one step each, so that three steps of fit reach joint training
-    "TimeGAN": Case(lambda: genlab.TimeGAN(2, 12, hidden=8, layers=2, embedding_steps=1, supervised_steps=1),
+    "TimeGAN": Case(lambda: genlab.TimeGAN(length=12, features=2, hidden=8, layers=2, embedding_steps=1, supervised_steps=1),
                     lambda: genlab.data.sines(64, 12, 2, seed=0), lambda: genlab.data.sines(64, 12, 2, seed=0) - 1),
     "TimeGAN without embedding": Case(
-        lambda: genlab.TimeGAN(2, 12, hidden=8, layers=2, embedding=False, supervised_steps=1),
+        lambda: genlab.TimeGAN(length=12, features=2, hidden=8, layers=2, embedding=False, supervised_steps=1),
         lambda: genlab.data.sines(64, 12, 2, seed=0), lambda: torch.zeros(64, 11, 2)),
     "VRNN": Case(lambda: genlab.VRNN(2, 12, latent_dim=2, hidden=8, kl_warmup=2),
                  lambda: genlab.data.sines(64, 12, 2, seed=0), lambda: torch.zeros(64, 12, 3)),

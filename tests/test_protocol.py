@@ -192,7 +192,7 @@ def test_kl_warmup_is_a_function_of_the_step_and_resumes_exactly(tmp_path):
     lambda: genlab.AAE.mlp(hidden=8, depth=1),
     lambda: genlab.BiGAN.mlp(hidden=8, depth=1),
     lambda: genlab.RecurrentGAN(2, 2, hidden=4),
-    lambda: genlab.TimeGAN(2, 2, hidden=4, embedding_steps=1, supervised_steps=1),
+    lambda: genlab.TimeGAN(length=2, features=2, hidden=4, embedding_steps=1, supervised_steps=1),
 ], ids=["GAN", "AAE", "BiGAN", "RecurrentGAN", "TimeGAN"])
 def test_update_routes_the_gradients_so_the_detaches_only_save_work(make, monkeypatch):
     """update() back-propagates each loss into its own optimizer's parameters only, which is what keeps a

@@ -1,6 +1,7 @@
 """TimeGAN (genlab.models.timegan): its losses, its phases, and the mistakes public ports made."""
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from genlab.models.timegan import TimeGAN, moment_loss, next_step_loss
 
 def small(**kwargs) -> TimeGAN:
     torch.manual_seed(0)
-    return TimeGAN(2, 8, hidden=6, layers=2, **{"embedding_steps": 2, "supervised_steps": 2, **kwargs})
+    return TimeGAN(length=8, features=2, hidden=6, layers=2, **{"embedding_steps": 2, "supervised_steps": 2, **kwargs})
 
 
 def snapshot(model: TimeGAN) -> dict[str, list[torch.Tensor]]:
@@ -119,11 +120,11 @@ def test_data_outside_the_unit_interval_is_refused_with_the_remedy():
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\].*min-max"):
         genlab.fit(small(), genlab.data.sines(16, 8, 2, seed=0) - 1, steps=1, batch_size=8)
     with pytest.raises(ValueError, match="length must be at least 2"):
-        TimeGAN(2, 1)
+        TimeGAN(length=1, features=2)
     with pytest.raises(ValueError, match="embedding_steps must be"):
-        TimeGAN(2, 8, embedding_steps=-1)
+        TimeGAN(length=8, features=2, embedding_steps=-1)
     with pytest.raises(ValueError, match="gamma"):
-        TimeGAN(2, 8, gamma=float("nan"))
+        TimeGAN(length=8, features=2, gamma=float("nan"))
 
 
 def test_padded_sequences_are_refused_because_no_loss_is_masked():
@@ -136,3 +137,24 @@ def test_padded_sequences_are_refused_because_no_loss_is_masked():
     # every loss is a plain mean over all B × T × F values: each step weighs the same
     h, predicted = torch.rand(3, 8, 4), torch.rand(3, 8, 4)
     assert next_step_loss(h, predicted).item() == pytest.approx((h[:, 1:] - predicted[:, :-1]).pow(2).mean().item())
+
+
+def test_fit_warns_when_steps_end_before_joint_training_and_names_its_first_step():
+    x = torch.rand(16, 8, 2)
+    with pytest.warns(genlab.PhaseNotReached, match=r"ends before TimeGAN's 'joint' phase, which starts at step 4 "
+                                                   r"\(embedding from step 0, supervised from step 2, joint from step 4\)"):
+        genlab.fit(small(), x, steps=4, batch_size=8, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        genlab.fit(small(), x, steps=5, batch_size=8, progress=False)  # one joint step: no warning
+        genlab.fit(genlab.GAN.mlp(data_dim=2, latent_dim=2, hidden=4, depth=1), torch.randn(8, 2), steps=1,
+                   batch_size=4, progress=False)  # a model without phases never warns
+    assert small(embedding=False).phase_starts() == {"supervised": 0, "joint": 2}
+    assert small(supervised_steps=0).phase_starts() == {"embedding": 0, "joint": 2}
+
+
+def test_sizes_are_keywords_in_the_datas_order_and_the_range_error_names_the_scaler():
+    with pytest.raises(TypeError):
+        TimeGAN(2, 8)  # positional sizes are refused: (features, length) or (length, features)?
+    with pytest.raises(ValueError, match=r"genlab\.data\.Scaler\('minmax'\)"):
+        genlab.fit(small(), torch.rand(16, 8, 2) + 1, steps=1, batch_size=8, progress=False)

@@ -174,7 +174,7 @@ def _score_likelihood_model(model, real: Tensor, seed: int, device, **sizes) -> 
 # (discriminator 4× the generator's rate): at one rate their discriminator stays at chance
 # while the generator's samples are visibly rougher than the data.
 def _timegan(**switches) -> Recipe:
-    return Recipe(lambda: genlab.TimeGAN(FEATURES, LENGTH, embedding_steps=1_000, supervised_steps=1_000,
+    return Recipe(lambda: genlab.TimeGAN(length=LENGTH, features=FEATURES, embedding_steps=1_000, supervised_steps=1_000,
                                          generator_updates=1, lr=5e-4, **switches), steps=5_000)
 
 

@@ -196,6 +196,12 @@ class Trainable(nn.Module):
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         raise NotImplementedError
 
+    def phase_starts(self) -> dict[str, int]:
+        """{phase: its first step}, in order, for a model that trains differently by phase (TimeGAN:
+        embedding, supervised, joint); {} for one that trains alike at every step. `fit` warns
+        when its `steps` end before the last phase has begun."""
+        return {}
+
     # --- data --------------------------------------------------------------------------
 
     @staticmethod

@@ -104,9 +104,9 @@ def __getattr__(name: str):
 class TimeGAN(GenerativeModel):
     """TimeGAN on sequences (length, features) with values in [0, 1].
 
-    Args:
-        features: F, values per step.
+    Args (keywords only, the sizes in the data's order (length, features)):
         length: T, sequence length.
+        features: F, values per step.
         hidden: width of every recurrent network and of the latent sequences (official: 24).
         layers: cells per network (official: 3); the supervisor has one fewer (at least 1).
         cell: "gru" (official), "lstm" or "rnn".
@@ -125,9 +125,9 @@ class TimeGAN(GenerativeModel):
     @constructor
     def __init__(
         self,
-        features: int,
-        length: int,
         *,
+        length: int,
+        features: int,
         hidden: int = 24,
         layers: int = 3,
         cell: str = "gru",
@@ -144,7 +144,7 @@ class TimeGAN(GenerativeModel):
     ) -> None:
         super().__init__()
         noise_dim = features if noise_dim is None else noise_dim
-        for name, value in (("features", features), ("length", length), ("hidden", hidden), ("layers", layers),
+        for name, value in (("length", length), ("features", features), ("hidden", hidden), ("layers", layers),
                             ("noise_dim", noise_dim), ("generator_updates", generator_updates)):
             check_count(value, name, minimum=1)
         for name, value in (("embedding_steps", embedding_steps), ("supervised_steps", supervised_steps)):
@@ -194,13 +194,22 @@ class TimeGAN(GenerativeModel):
         super().check_data(x)
         self.check_inputs(x, "the training data", (0.0, 1.0),
                           ", the range of the recovery network's sigmoid: rescale each feature to [0, 1] "
-                          "(min-max, as the official code does)")
+                          "with genlab.data.Scaler('minmax').fit(x).transform(x) (min-max, as the official code does)")
 
     def phase(self, step: int) -> str:
         """"embedding", "supervised" or "joint": the training phase of `step`."""
         if step < self.embedding_steps:
             return "embedding"
         return "supervised" if step < self.embedding_steps + self.supervised_steps else "joint"
+
+    def phase_starts(self) -> dict[str, int]:
+        """The first step of each phase that has any steps: joint training starts at
+        embedding_steps + supervised_steps, so `fit(steps)` must go beyond it to train adversarially."""
+        starts, step = {}, 0
+        for name, length in (("embedding", self.embedding_steps), ("supervised", self.supervised_steps)):
+            if length:
+                starts[name], step = step, step + length
+        return {**starts, "joint": step}
 
     # --- the networks together ------------------------------------------------------------------
 
