@@ -13,7 +13,7 @@ TORCH  ?=
 JB_FLAGS := -W -n --keep-going
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with book/sanitize.cfg
 
-.PHONY: tune install lock book test test-unit test-notebooks test-browser test-colab test-oldest test-latest test-pythons execute sweep bench tables clean
+.PHONY: tune install lock book test test-unit test-fast test-notebooks test-browser test-colab test-oldest test-latest test-pythons execute sweep bench tables clean
 
 $(VENV)/.installed: pyproject.toml $(LOCK) Makefile
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu install it with: apt-get install python3-venv" >&2; exit 1; }
@@ -48,6 +48,12 @@ test: test-unit test-notebooks test-browser test-colab
 
 test-unit: install
 	$(BIN)/python -m pytest -q tests --ignore=tests/e2e --ignore=tests/colab
+
+## test-fast: the unit tests a developer runs often, side by side on every core, leaving out
+## only the marked ones: slow (book builds, torchrun, fresh environments, long training) and
+## statistical (bounds on trained numbers: run by test-unit and swept by `make sweep`)
+test-fast: install
+	$(BIN)/python -m pytest -q -n auto -m "not slow and not statistical" tests --ignore=tests/e2e --ignore=tests/colab
 
 ## test-colab: build genlab's wheel and sdist, then in fresh virtual environments with torch
 ## (and Jupyter) but no genlab: import it with its declared dependencies only, and run one

@@ -141,12 +141,14 @@ def _pages(html: Path) -> list[Path]:
 
 
 @pytest.mark.slow
+@pytest.mark.book
 def test_index_exists(html):
     assert (html / "index.html").is_file()
     assert (html / "book" / "index.html").is_file()
 
 
 @pytest.mark.slow
+@pytest.mark.book
 def test_every_toc_entry_has_a_page(html):
     assert TOC_FILES[0] == "book/index"
     missing = [f for f in TOC_FILES if not (html / f"{f}.html").is_file()]
@@ -154,6 +156,7 @@ def test_every_toc_entry_has_a_page(html):
 
 
 @pytest.mark.slow
+@pytest.mark.book
 def test_chapters_in_order(html):
     chapters = [
         "book/01_background/index",
@@ -173,6 +176,7 @@ def test_chapters_in_order(html):
 
 
 @pytest.mark.slow
+@pytest.mark.book
 def test_only_toc_pages_are_built(html):
     """Nothing outside the toc (the venv, the package, tests) becomes a page."""
     expected = {f"{f}.html" for f in TOC_FILES}
@@ -205,6 +209,7 @@ def test_every_book_source_is_in_the_toc():
 
 
 @pytest.mark.slow
+@pytest.mark.book
 def test_mathjax_is_served_locally(html):
     loaders = 0
     for page in _pages(html):
@@ -223,6 +228,7 @@ def test_mathjax_is_served_locally(html):
 
 
 @pytest.mark.slow
+@pytest.mark.book
 def test_dollar_math_is_rendered(html):
     text = (html / "book" / "index.html").read_text(encoding="utf-8")
     # $...$ becomes \(...\) and $$...$$ becomes \[...\] inside math elements.
@@ -231,6 +237,7 @@ def test_dollar_math_is_rendered(html):
 
 
 @pytest.mark.slow
+@pytest.mark.book
 def test_no_external_scripts_or_stylesheets(html):
     """Pages work offline: no script or stylesheet comes from another host."""
     offenders = []
@@ -263,6 +270,7 @@ def _cited_keys() -> set[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.book
 def test_bibliography_lists_the_cited_works(html):
     cited = _cited_keys()
     assert {"goodfellow2014gan", "kingma2014vae"} <= cited
@@ -277,6 +285,7 @@ def test_bibliography_lists_the_cited_works(html):
 
 
 @pytest.mark.slow
+@pytest.mark.book
 def test_colab_link_points_at_the_notebook(html):
     parts = urlparse(REPO_URL).path.strip("/").split("/")
     org, repo = parts[0], parts[1]
@@ -293,6 +302,7 @@ def test_colab_link_points_at_the_notebook(html):
 
 
 @pytest.mark.slow
+@pytest.mark.book
 def test_chapter1_images_exist(html):
     for name in ("book/01_background/index", CH1_NOTEBOOK):
         page = html / f"{name}.html"
@@ -485,6 +495,7 @@ def test_every_notebook_records_how_it_was_executed():
 
 
 @pytest.mark.slow
+@pytest.mark.book
 def test_notebook_pages_print_their_execution_record(html):
     path = next(p for p in _notebooks() if p.stem == "first_taste")
     record = json.loads(path.read_text(encoding="utf-8"))["metadata"]["genlab"]["executed"]
@@ -514,6 +525,7 @@ def test_every_figure_is_captioned():
 
 
 @pytest.mark.slow
+@pytest.mark.book
 def test_api_page_documents_every_public_name(html):
     from test_api import public_names
 
@@ -525,6 +537,7 @@ def test_api_page_documents_every_public_name(html):
 
 
 @pytest.mark.slow
+@pytest.mark.book
 def test_glossary_links_into_the_api_page(html):
     page = html / "book" / "appendix" / "notation.html"
     api = set(re.findall(r'id="([^"]+)"', (html / "book" / "appendix" / "api.html").read_text(encoding="utf-8")))

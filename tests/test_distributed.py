@@ -61,6 +61,7 @@ def assert_states_close(a: dict, b: dict, atol: float) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.distributed
 def test_two_processes_train_as_one_process_with_the_same_global_batch(tmp_path):
     run(tmp_path / "one.pt", EXACT, "--steps", "8", processes=1)
     run(tmp_path / "two.pt", EXACT, "--steps", "8", "--expect-world", "2", processes=2)
@@ -76,6 +77,7 @@ def test_two_processes_train_as_one_process_with_the_same_global_batch(tmp_path)
 
 
 @pytest.mark.slow
+@pytest.mark.distributed
 def test_one_process_under_torchrun_trains_exactly_as_a_plain_process(tmp_path):
     """The code path of any number of processes (process group, DDP wrappers), run with one."""
     cases = ["GAN.mlp", "VAE.mlp"]
@@ -88,6 +90,7 @@ def test_one_process_under_torchrun_trains_exactly_as_a_plain_process(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.distributed
 def test_every_model_trains_on_two_processes_and_rank_0_writes_loadable_checkpoints(tmp_path):
     result = run(tmp_path / "two.pt", list(CASES), "--checkpoint", str(tmp_path / "ckpt"), "--checkpoint-every", "2")
     two = load(tmp_path / "two.pt")
@@ -105,6 +108,7 @@ def test_every_model_trains_on_two_processes_and_rank_0_writes_loadable_checkpoi
 
 
 @pytest.mark.slow
+@pytest.mark.distributed
 def test_a_resumed_two_process_run_equals_an_uninterrupted_one(tmp_path):
     cases = ["GAN.mlp", "VAE.mlp"]
     run(tmp_path / "whole.pt", cases, "--steps", "8", "--checkpoint", str(tmp_path / "a"), "--checkpoint-every", "4")
@@ -117,6 +121,7 @@ def test_a_resumed_two_process_run_equals_an_uninterrupted_one(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.distributed
 def test_processes_that_drift_apart_are_stopped_with_the_network_named(tmp_path):
     result = run(tmp_path / "x.pt", ["bypassing DDP"], check=False)
     assert result.returncode != 0
@@ -124,6 +129,7 @@ def test_processes_that_drift_apart_are_stopped_with_the_network_named(tmp_path)
 
 
 @pytest.mark.slow
+@pytest.mark.distributed
 def test_the_global_batch_must_split_evenly_over_the_processes(tmp_path):
     result = run(tmp_path / "x.pt", ["VAE.mlp"], "--batch-size", "31", check=False)
     assert result.returncode != 0
@@ -168,6 +174,7 @@ def test_a_step_that_uses_a_wrapped_network_other_than_by_calling_it_is_explaine
 
 
 @pytest.mark.slow
+@pytest.mark.distributed
 def test_a_frozen_process_ends_the_run_within_the_timeout(tmp_path):
     """Process 1 stops (SIGSTOP) after step 2; process 0, waiting for it in the next collective,
     gives up after the 3 s timeout with an error that says so, instead of gloo's 30 minutes."""
@@ -179,6 +186,7 @@ def test_a_frozen_process_ends_the_run_within_the_timeout(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.distributed
 def test_processes_given_different_runs_are_refused_with_the_differences_named(tmp_path):
     result = run(tmp_path / "x.pt", ["GAN.mlp"], "--differ", "data,steps,model", check=False)
     assert result.returncode != 0
