@@ -106,20 +106,23 @@ def timed(fn, device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def measure(device: torch.device, steps: int, repeats: int, cases=None) -> dict:
-    """fit against the plain loop for each case (default all of CASES): samples per second, medians."""
+def measure(device: torch.device, steps: int, repeats: int, cases=None, catalogue: dict | None = None) -> dict:
+    """fit against the plain loop for each case (default all of `catalogue`, itself by default this
+    script's CASES): samples per second, medians. A catalogue maps a name to (make the model,
+    plain loop(data, steps, batch_size), data on a device, batch size)."""
+    catalogue = CASES if catalogue is None else catalogue
     from efficiency import device_name  # efficiency.py imports `timed` from here: imported late
 
     for name, value, minimum in (("steps", steps, 1), ("repeats", repeats, 1)):
         if not isinstance(value, int) or value < minimum:
             raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
-    names = list(CASES) if cases is None else list(cases)
-    unknown = [name for name in names if name not in CASES]
+    names = list(catalogue) if cases is None else list(cases)
+    unknown = [name for name in names if name not in catalogue]
     if unknown:
-        raise ValueError(f"unknown cases {unknown}; choose from {list(CASES)}")
+        raise ValueError(f"unknown cases {unknown}; choose from {list(catalogue)}")
     rows = []
     for name in names:
-        make, plain, data_fn, batch_size = CASES[name]
+        make, plain, data_fn, batch_size = catalogue[name]
         data = data_fn(device)
 
         def with_fit() -> None:

@@ -1,4 +1,4 @@
-"""The benchmarks behind the appendix page *Performance*: fit_overhead.py, gpu.py, ddp_scaling.py.
+"""The benchmarks behind the appendix page *Performance*: fit_overhead.py, sequence_models.py, gpu.py, ddp_scaling.py.
 
 Each is run with tiny settings (the numbers mean nothing, their form does), refuses to
 replace an existing --out file without --overwrite, and the committed result files hold
@@ -10,10 +10,13 @@ import json
 import math
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 import torch
+
+import genlab
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
@@ -22,10 +25,10 @@ RESULTS = ROOT / "book" / "appendix" / "results"
 
 @pytest.fixture(scope="module")
 def bench():
-    """The three benchmark modules, imported as the scripts import each other (benchmarks/ on sys.path)."""
+    """The benchmark modules, imported as the scripts import each other (benchmarks/ on sys.path)."""
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        yield {name: importlib.import_module(name) for name in ("fit_overhead", "gpu", "ddp_scaling")}
+        yield {name: importlib.import_module(name) for name in ("fit_overhead", "sequence_models", "gpu", "ddp_scaling")}
     finally:
         sys.path.remove(str(BENCHMARKS))
 
@@ -48,6 +51,29 @@ def test_fit_overhead_measures_fit_against_the_plain_loop(bench):
     assert positive(row["plain_samples_per_s"]) and positive(row["fit_samples_per_s"])
     assert row["ratio"] == pytest.approx(row["fit_samples_per_s"] / row["plain_samples_per_s"])
     assert "VAE 64-256-8, digits" in fo.format_table(result).splitlines()[2]
+
+
+def test_sequence_models_time_every_phase_and_model_against_its_plain_loop(bench):
+    sm = bench["sequence_models"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", genlab.PhaseNotReached)
+        result = sm.measure(torch.device("cpu"), steps=1, repeats=1, catalogue=sm.CASES)
+    assert [row["model"] for row in result["rows"]] == list(sm.CASES)
+    assert all(positive(row["plain_samples_per_s"]) and positive(row["fit_samples_per_s"]) for row in result["rows"])
+
+
+@pytest.mark.parametrize("phase, plain, key", [("embedding", "plain_embedding", "reconstruction"),
+                                                ("supervised", "plain_supervised", "supervised")])
+def test_the_plain_timegan_phases_compute_the_losses_fit_trains(bench, phase, plain, key):
+    """On one batch that is the whole data set (so the batch order cannot matter), the plain loop's
+    first loss is the loss genlab's TimeGAN reports at step 0 of the same phase."""
+    sm = bench["sequence_models"]
+    data = sm.sines(torch.device("cpu"))[: sm.BATCH_SIZE]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", genlab.PhaseNotReached)
+        history = genlab.fit(sm.make_timegan(phase), data, steps=1, batch_size=sm.BATCH_SIZE, progress=False)
+    torch.manual_seed(0)
+    assert getattr(sm, plain)(data, 1, sm.BATCH_SIZE)[0] == pytest.approx(history[key][0], rel=1e-5)
 
 
 def test_fit_overhead_refuses_bad_settings(bench):
