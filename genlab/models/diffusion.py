@@ -20,7 +20,6 @@ calls, not one: the price of its stable, non-adversarial training is slow sampli
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Iterator, Sequence
 
@@ -29,6 +28,7 @@ from torch import Tensor, nn
 
 from genlab.checks import check_fraction
 from genlab.distributed import batch_random
+from genlab.models.averaging import frozen_copy, update_average
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import MLP
 
@@ -119,7 +119,7 @@ class DDPM(GenerativeModel):
         self.schedule = schedule
         self.lr = lr
         self.ema = float(ema)
-        self.denoiser_ema = copy.deepcopy(denoiser).requires_grad_(False) if ema else None
+        self.denoiser_ema = frozen_copy(denoiser) if ema else None
         alpha_bar = torch.cumprod(1 - betas, dim=0)
         # Index 0 holds step t = 1. The schedule is fixed by the arguments, so it is not saved.
         for name, value in (("betas", betas), ("alpha_bar", alpha_bar)):
@@ -161,11 +161,9 @@ class DDPM(GenerativeModel):
             self.update_ema()
         return {"loss": loss.detach()}
 
-    @torch.no_grad()
     def update_ema(self) -> None:
         """θ̄ ← β θ̄ + (1 − β) θ for the averaged denoiser."""
-        for p_avg, p in zip(self.denoiser_ema.parameters(), self.denoiser.parameters()):
-            p_avg.lerp_(p, 1 - self.ema)
+        update_average(self.denoiser_ema, self.denoiser, self.ema)
 
     @property
     def sampler(self) -> nn.Module:

@@ -12,7 +12,6 @@ that change only the two losses (hinge, Wasserstein with gradient penalty); see
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
 
@@ -24,6 +23,8 @@ from genlab.checks import check_betas, check_flag, check_fraction, check_non_neg
 from genlab.distributed import batch_random
 from genlab.models.base import (Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor,
                                 probe, probing)
+from genlab.models import rejection
+from genlab.models.averaging import frozen_copy, update_average
 from genlab.nets import MLP, attach_condition, conv_decoder, conv_encoder
 
 
@@ -126,7 +127,7 @@ class GAN(GenerativeModel):
         self.ema = ema
         self.check_shapes()
         # The averaged generator is a frozen copy: it is saved in checkpoints with the rest.
-        self.generator_ema = copy.deepcopy(generator).requires_grad_(False) if ema else None
+        self.generator_ema = frozen_copy(generator) if ema else None
 
     @property
     def input_dim(self) -> int:
@@ -323,13 +324,9 @@ class GAN(GenerativeModel):
             self.update_ema()
         return {**out, "g_loss": g_loss.detach()}
 
-    @torch.no_grad()
     def update_ema(self) -> None:
         """θ̄ ← β θ̄ + (1 − β) θ for the averaged generator; its buffers (batch-norm statistics) are copied."""
-        for p_avg, p in zip(self.generator_ema.parameters(), self.generator.parameters()):
-            p_avg.lerp_(p, 1 - self.ema)
-        for b_avg, b in zip(self.generator_ema.buffers(), self.generator.buffers()):
-            b_avg.copy_(b)
+        update_average(self.generator_ema, self.generator, self.ema, copy_buffers=True)
 
     @property
     def sampler(self) -> nn.Module:
@@ -348,66 +345,13 @@ class GAN(GenerativeModel):
         with self.evaluating():
             return self.sampler(self.prior(n, generator, labels)).reshape(n, *self.data_shape)
 
-    @torch.no_grad()
-    def rejection_sample(
-        self,
-        n: int,
-        *,
-        quantile: float = 0.8,
-        burn_in: int = 10_000,
-        batch_size: int = 10_000,
-        generator: torch.Generator | None = None,
-    ) -> Tensor:
-        """n samples kept by discriminator rejection sampling (DRS, Azadi et al., 2019), (n, *data_shape).
-
-        A logit-trained discriminator near its optimum estimates log p_data(x)/p_g(x) up to a
-        constant, so accepting G's samples with probability ∝ p_data/p_g corrects p_g towards
-        p_data. DRS accepts with probability σ(F(x) − γ), where
-        F(x) = l(x) − l_max − log(1 − exp(l(x) − l_max − 1e-6)), l the logit, l_max the largest
-        logit seen (Azadi et al., 2019, section 3.2); γ is the `quantile` of F over `burn_in`
-        samples, so a larger quantile rejects more. Only the model's own networks are used — no
-        training data — but the result is a different sampler from `sample`, and slower.
-        """
+    def rejection_sample(self, n: int, *, quantile: float = 0.8, burn_in: int = 10_000, batch_size: int = 10_000,
+                         generator: torch.Generator | None = None) -> Tensor:
+        """n samples kept by discriminator rejection sampling (DRS, Azadi et al., 2019), (n, *data_shape):
+        see `genlab.models.rejection`. A larger `quantile` (of the burn-in's scores) rejects more."""
         self._check_n(n, generator=generator)
-        check_count(burn_in, "burn_in", minimum=1)
-        check_count(batch_size, "batch_size", minimum=1)
-        if self.conditional:
-            raise ValueError("rejection sampling is implemented for unconditional GANs only")
-        if self.loss not in ("non-saturating", "minimax") or self.pack != 1:
-            raise ValueError(
-                "rejection sampling needs a discriminator whose logit estimates log p_data/p_g: a GAN "
-                f"trained with the minimax or non-saturating loss and pack=1 (this one: loss={self.loss!r}, pack={self.pack})"
-            )
-        check_fraction(quantile, "quantile")
-
-        def f_score(logit: Tensor, l_max: Tensor) -> Tensor:
-            d = logit - l_max
-            return d - torch.log1p(-torch.exp(d - 1e-6))
-
-        with self.evaluating():  # every exit, an error included, restores the mode the model was in
-            l_max = self.logits(self.sampler(self.prior(burn_in, generator))).max()
-            burn = self.logits(self.sampler(self.prior(burn_in, generator)))
-            if not (torch.isfinite(l_max) and torch.isfinite(burn).all()):
-                raise ValueError(
-                    "the discriminator gives NaN or infinite logits, so it cannot rank samples for rejection "
-                    "sampling; check that its training did not diverge"
-                )
-            gamma = torch.quantile(f_score(burn, torch.maximum(l_max, burn.max())), quantile)
-            kept: list[Tensor] = []
-            total, tried = 0, 0
-            while total < n:
-                tried += 1
-                if tried > 1000 and total == 0:
-                    raise RuntimeError(f"rejection sampling accepted nothing in {tried - 1} batches of "
-                                       f"{batch_size}; lower the quantile")
-                x = self.sampler(self.prior(batch_size, generator))
-                logit = self.logits(x)
-                l_max = torch.maximum(l_max, logit.max())
-                u = torch.rand(batch_size, device=self.device, generator=generator)
-                accept = u < torch.sigmoid(f_score(logit, l_max) - gamma)
-                kept.append(x[accept])
-                total += int(accept.sum())
-        return torch.cat(kept)[:n].reshape(n, *self.data_shape)
+        return rejection.rejection_sample(self, n, quantile=quantile, burn_in=burn_in, batch_size=batch_size,
+                                          generator=generator)
 
 
 # At the discriminator's optimum the value function equals -log 4 + 2 JSD(p_data || p_g)
