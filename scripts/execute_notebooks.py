@@ -11,6 +11,7 @@ it under each notebook page's title.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import os
 import platform
@@ -79,9 +80,13 @@ def cpu_name() -> str:
 
 
 def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description="Execute notebooks in place, from a clean kernel, in order.")
+    parser.add_argument("paths", nargs="*", default=["book"], help="notebooks or folders (default: book)")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds any one cell may take (default 900)")
+    args = parser.parse_args(argv)
     total = 0.0
-    for path in notebooks(argv or ["book"]):
-        seconds = execute(path)
+    for path in notebooks(args.paths):
+        seconds = execute(path, args.timeout)
         total += seconds
         print(f"{seconds:7.1f} s  {path}", flush=True)
     print(f"{total:7.1f} s  in all")
