@@ -606,3 +606,20 @@ def test_a_goal_column_gets_median_quartiles_and_the_share_at_the_floor():
     assert (split["q1"], split["q3"]) == (pytest.approx(0.03), pytest.approx(0.28))
     text = bench.format_table(summary)
     assert "median [q1, q3]" in text and "≤ floor + 0.02, %" in text and "0.250 [0.030, 0.280]" in text
+
+
+def test_digit_row_samples_are_the_samples_the_row_is_scored_on(monkeypatch):
+    from genlab.bench import digits
+
+    monkeypatch.setattr(digits, "RECIPES", {k: dataclasses.replace(r, steps=10) for k, r in digits.RECIPES.items()})
+    _, _, x_held, y_held = digits._data()
+    for row in ("VAE-GAN, γ = 10", "VAE"):
+        samples = digits.row_samples(row, 3, n=len(x_held))
+        scores = digits._score(samples, x_held, None)
+        row_scores = digits._row(row)(3, torch.device("cpu"))
+        assert scores["frechet"] == row_scores["frechet"] and scores["recall"] == row_scores["recall"]
+        assert torch.equal(digits.row_samples(row, 3, n=5), samples[:5])
+    with pytest.raises(ValueError, match="unknown row 'VAE-GAN, γ = 3'"):
+        digits.row_samples("VAE-GAN, γ = 3", 0)
+    with pytest.raises(ValueError, match="n must be between 1 and"):
+        digits.row_samples("VAE", 0, n=0)

@@ -174,8 +174,31 @@ SPACES: dict[str, Space] = {
 }
 
 
+def _recipe(name: str, raw: dict | None = None) -> Recipe:
+    return with_params(RECIPES[name], decode(SPACES[name], raw) if raw else {})
+
+
+def row_samples(name: str, seed: int, n: int = 24, device: torch.device | str = "cpu",
+                raw: dict | None = None) -> torch.Tensor:
+    """The first n of the samples row `name` is scored on under `seed`, in [-1, 1] (n, 1, 8, 8).
+
+    The row is trained exactly as in the table (same recipe, data, seeds and sampling stream;
+    `raw` = tuned settings, as in `--tuned`), so these are the digits its scores describe.
+    """
+    if name not in RECIPES:
+        raise ValueError(f"unknown row {name!r} for the digits benchmark; choose from {list(RECIPES)}")
+    if not 1 <= n <= len(_data()[2]):
+        raise ValueError(f"n must be between 1 and {len(_data()[2])} (the held-out half), got {n}")
+    recipe = _recipe(name, raw)
+    x_train, y_train, x_held, y_held = _data()
+    _, samples = train_and_sample_images(recipe.build, x_train, len(x_held), seed, torch.device(device),
+                                         steps=recipe.steps, batch_size=recipe.batch_size, labels=y_train,
+                                         condition=y_held, bernoulli=name in BERNOULLI, sample_offset=SAMPLE_OFFSET)
+    return samples[:n].cpu()
+
+
 def _row(name: str, raw: dict | None = None) -> Callable[[int, torch.device], dict[str, float]]:
-    recipe = with_params(RECIPES[name], decode(SPACES[name], raw) if raw else {})
+    recipe = _recipe(name, raw)
 
     def runner(seed: int, device: torch.device) -> dict[str, float]:
         scores = train_and_score(recipe.build, seed, device, steps=recipe.steps, batch_size=recipe.batch_size,
