@@ -14,11 +14,13 @@ import inspect
 from pathlib import Path
 from types import ModuleType
 
+import torch
+
 import genlab
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBMODULES = ["data", "metrics", "losses", "bench", "bench.search", "bench.tune", "bench.stats", "bench.claims",
-              "distributed", "checkpoint", "imputation", "viz"]
+              "distributed", "noise", "checkpoint", "imputation", "viz"]
 PAGE = ROOT / "book" / "appendix" / "api.md"
 
 
@@ -140,3 +142,19 @@ def test_the_checkpoint_module_knows_no_data_class():
     class itself declares; the checkpoint code names none of them."""
     text = (ROOT / "genlab" / "checkpoint.py").read_text(encoding="utf-8")
     assert "Vocabulary" not in text and "genlab.data" not in text
+
+
+def test_models_draw_their_training_noise_through_genlab_noise():
+    """The math reads `noise.normal(...)`, `noise.uniform_like(x)`: the data-parallel share of a draw
+    (`genlab.distributed.batch_random`) stays out of the model files."""
+    found = [path.name for path in sorted((ROOT / "genlab" / "models").glob("*.py"))
+             if "batch_random" in path.read_text(encoding="utf-8")]
+    assert not found, f"model files that call batch_random directly: {found}"
+    import genlab.noise
+
+    with genlab.distributed.stepping(None):  # outside a data-parallel step: the plain torch draw
+        g1, g2 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+        assert torch.equal(genlab.noise.normal(3, 2, generator=g1), torch.randn(3, 2, generator=g2))
+        assert torch.equal(genlab.noise.integers(5, 4, low=1, generator=g1), torch.randint(1, 5, (4,), generator=g2))
+        x = torch.zeros(2, 3, dtype=torch.float64)
+        assert genlab.noise.uniform_like(x).dtype == torch.float64 and genlab.noise.normal_like(x).shape == (2, 3)

@@ -40,9 +40,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genlab import noise
 from genlab import losses
 from genlab.checks import check_betas, check_flag, check_widths
-from genlab.distributed import batch_random
 from genlab.models.base import (Batch, CodeEncoder, GenerativeModel, Losses, Optimizers, check_count, check_positive,
                                 constructor, probe, probing)
 from genlab.nets import MLP, conv_decoder, conv_encoder
@@ -104,16 +104,16 @@ def draw_prior(
       z = spiral(s) + SWISS_ROLL_STD · ε.
     """
     if name == "gaussian":
-        return batch_random(torch.randn, (n, latent_dim), device=device, generator=generator)
+        return noise.normal(n, latent_dim, device=device, generator=generator)
     if name == "mixture":
         if labels is None:
-            labels = batch_random(torch.randint, (n,), high=components, device=device, generator=generator)
+            labels = noise.integers(components, n, device=device, generator=generator)
         centers = mixture_centers(components, device=device)
-        eps = batch_random(torch.randn, (n, 2), device=device, generator=generator)
+        eps = noise.normal(n, 2, device=device, generator=generator)
         return centers[labels] + MIXTURE_STD * eps
     if name == "swiss-roll":
-        s = batch_random(torch.rand, (n,), device=device, generator=generator).sqrt()
-        eps = batch_random(torch.randn, (n, 2), device=device, generator=generator)
+        s = noise.uniform(n, device=device, generator=generator).sqrt()
+        eps = noise.normal(n, 2, device=device, generator=generator)
         return swiss_roll_point(s) + SWISS_ROLL_STD * eps
     raise ValueError(f"unknown prior {name!r}; choose one of {PRIORS} or pass a callable prior(n, generator)")
 

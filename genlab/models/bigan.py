@@ -35,9 +35,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from genlab import noise
 from genlab import losses
 from genlab.checks import check_betas, check_flag, check_value_range, check_widths
-from genlab.distributed import batch_random
 from genlab.models.base import (Batch, CodeEncoder, GenerativeModel, Losses, Optimizers, check_count, check_positive,
                                 constructor, probe, probing)
 from genlab.nets import MLP, conv_decoder, conv_encoder
@@ -226,7 +226,7 @@ class BiGAN(CodeEncoder, GenerativeModel):
 
     def prior(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """n draws z ~ N(0, I), (n, latent_dim), on the model's device."""
-        return batch_random(torch.randn, (n, self.latent_dim), device=self.device, generator=generator)
+        return noise.normal(n, self.latent_dim, device=self.device, generator=generator)
 
     def logits(self, x: Tensor, z: Tensor) -> Tensor:
         """D's logits that the pairs (x, z) are real, (B,)."""

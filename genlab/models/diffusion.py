@@ -26,8 +26,8 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import Tensor, nn
 
+from genlab import noise
 from genlab.checks import check_fraction
-from genlab.distributed import batch_random
 from genlab.models.averaging import frozen_copy, update_average
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import MLP
@@ -142,17 +142,16 @@ class DDPM(GenerativeModel):
         """(B,) -> (B, 1, …, 1), to scale samples of shape (B, *data_shape)."""
         return values.reshape(-1, *(1,) * len(self.data_shape))
 
-    def noised(self, x0: Tensor, t: Tensor, noise: Tensor) -> Tensor:
+    def noised(self, x0: Tensor, t: Tensor, eps: Tensor) -> Tensor:
         """A draw of q(x_t | x_0): √ᾱ_t x_0 + √(1 − ᾱ_t) ε, for steps t (B,) in 1..T."""
         alpha_bar = self._broadcast(self.alpha_bar[t - 1])
-        return alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * noise
+        return alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * eps
 
     def loss(self, x0: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """L_simple on a batch: one uniformly drawn step and one noise draw per sample."""
-        t = batch_random(torch.randint, (x0.shape[0],), low=1, high=self.timesteps + 1, device=x0.device,
-                         generator=generator)
-        noise = batch_random(torch.randn, x0.shape, device=x0.device, dtype=x0.dtype, generator=generator)
-        return (noise - self.denoiser(self.noised(x0, t, noise), t)).pow(2).flatten(1).sum(1).mean()
+        t = noise.integers(self.timesteps + 1, x0.shape[0], low=1, device=x0.device, generator=generator)
+        eps = noise.normal_like(x0, generator)
+        return (eps - self.denoiser(self.noised(x0, t, eps), t)).pow(2).flatten(1).sum(1).mean()
 
     def train_step(self, batch: Batch, optimizers: Optimizers, step: int) -> Losses:
         loss = self.loss(self.inputs(batch))

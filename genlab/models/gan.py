@@ -18,9 +18,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from genlab import noise
 from genlab import losses
 from genlab.checks import check_betas, check_flag, check_fraction, check_non_negative, check_widths
-from genlab.distributed import batch_random
 from genlab.models.base import (Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor,
                                 probe, probing)
 from genlab.models import rejection
@@ -252,9 +252,9 @@ class GAN(GenerativeModel):
     def prior(self, n: int, generator: torch.Generator | None = None, labels: Tensor | None = None) -> Tensor:
         """The generator's input, shape (n, input_dim): z ~ N(0, I), after the one-hot code (if any)
         and the one-hot class labels of a conditional GAN."""
-        eps = batch_random(torch.randn, (n, self.latent_dim), device=self.device, generator=generator)
+        eps = noise.normal(n, self.latent_dim, device=self.device, generator=generator)
         if self.categories:
-            c = batch_random(torch.randint, (n,), high=self.categories, device=self.device, generator=generator)
+            c = noise.integers(self.categories, n, device=self.device, generator=generator)
             eps = torch.cat([nn.functional.one_hot(c, self.categories).to(eps.dtype), eps], dim=1)
         return attach_condition(eps, labels, self.classes) if self.classes else eps
 

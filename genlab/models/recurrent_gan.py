@@ -32,9 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genlab import noise
 from genlab import losses
 from genlab.checks import check_betas, check_flag, check_value_range
-from genlab.distributed import batch_random
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import RECURRENT_CELLS, recurrent
 
@@ -174,9 +174,9 @@ class RecurrentGAN(GenerativeModel):
         """Noise for n sequences, (n, length, noise_dim): z_t ~ N(0, I) drawn at every step, or (noise="sequence")
         one z ~ N(0, I) per sequence repeated at every step."""
         if self.noise_per == "sequence":
-            z = batch_random(torch.randn, (n, 1, self.noise_dim), device=self.device, generator=generator)
+            z = noise.normal(n, 1, self.noise_dim, device=self.device, generator=generator)
             return z.expand(-1, self.length, -1)
-        return batch_random(torch.randn, (n, self.length, self.noise_dim), device=self.device, generator=generator)
+        return noise.normal(n, self.length, self.noise_dim, device=self.device, generator=generator)
 
     def _squash(self, x: Tensor) -> Tensor:
         return torch.sigmoid(x) if self.output == "sigmoid" else torch.tanh(x) if self.output == "tanh" else x

@@ -36,10 +36,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genlab import noise
 from genlab.checks import (check_count, check_non_negative, check_optimisation, check_probability, check_sampling,
                            check_sizes)
 from genlab.data.text import Vocabulary, check_vocabulary, encode_corpus
-from genlab.distributed import batch_random
 from genlab.losses import diagonal_normal_log_prob, linear_warmup, reparameterize, standard_normal_log_prob
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, constructor
 from genlab.models.rnn import State, draw_tokens, trim_padding
@@ -188,7 +188,7 @@ class SequenceVAE(GenerativeModel):
         if not self.word_dropout:
             return inputs
         characters = (inputs != self.vocab.pad) & (inputs != self.vocab.begin) & (inputs != self.vocab.end)
-        drop = batch_random(torch.rand, inputs.shape, device=inputs.device, generator=generator) < self.word_dropout
+        drop = noise.uniform(*inputs.shape, device=inputs.device, generator=generator) < self.word_dropout
         return inputs.masked_fill(characters & drop, self.blank)
 
     def reconstruction_nll(self, tokens: Tensor, z: Tensor, *, dropout: bool = False) -> Tensor:

@@ -48,8 +48,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genlab import noise
 from genlab.checks import check_flag, check_non_negative
-from genlab.distributed import batch_mean, batch_random
+from genlab.distributed import batch_mean
 from genlab.models.base import Batch, GenerativeModel, Losses, Optimizers, check_count, check_positive, constructor
 from genlab.nets import RECURRENT_CELLS, recurrent
 
@@ -215,7 +216,7 @@ class TimeGAN(GenerativeModel):
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """z ~ U(0, 1), independently for every sequence, step and feature: (n, length, noise_dim)."""
-        return batch_random(torch.rand, (n, self.length, self.noise_dim), device=self.device, generator=generator)
+        return noise.uniform(n, self.length, self.noise_dim, device=self.device, generator=generator)
 
     def generate(self, z: Tensor) -> Tensor:
         """Noise (B, T, noise_dim) -> sequences x̂ = r(s(g(z))), (B, T, F)."""

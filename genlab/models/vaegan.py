@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genlab import noise
 from genlab import losses
 from genlab.checks import check_betas, check_count, check_interval, check_non_negative, check_positive, check_widths
-from genlab.distributed import batch_random
 from genlab.losses import reparameterize
 from genlab.models.base import (Batch, GenerativeModel, Losses, Optimizers, check_gaussian_encoder, constructor,
                                 probe, probing)
@@ -211,7 +211,7 @@ class VAEGAN(GenerativeModel):
         """The three players' losses from one forward pass (Larsen et al., 2016, algorithm 1)."""
         mu, logvar = self.encode(x)
         x_tilde = self.decode(reparameterize(mu, logvar))
-        x_prior = self.decode(batch_random(torch.randn, (x.shape[0], self.latent_dim), device=x.device, dtype=x.dtype))
+        x_prior = self.decode(noise.normal(x.shape[0], self.latent_dim, device=x.device, dtype=x.dtype))
         kl = losses.gaussian_kl(mu, logvar).mean()
         (f_real, real), (f_tilde, tilde) = self.discriminator(x), self.discriminator(x_tilde)
         # −log N(Dis_l(x); Dis_l(x̃), I) up to a constant, per example
