@@ -187,6 +187,15 @@ def test_committed_fit_overhead_result_has_what_the_page_shows():
         assert row["ratio"] == pytest.approx(row["fit_samples_per_s"] / row["plain_samples_per_s"])
 
 
+def test_committed_sequence_models_result_has_what_the_page_shows(bench):
+    result = json.loads((RESULTS / "sequence-models-cpu.json").read_text())
+    assert {"device_name", "torch", "genlab", "date", "command", "threads", "repeats", "steps"} <= set(result)
+    assert [row["model"] for row in result["rows"]] == list(bench["sequence_models"].CASES)
+    assert all(positive(row["plain_samples_per_s"]) and positive(row["fit_samples_per_s"])
+               and row["batch_size"] == 128 for row in result["rows"])
+    assert "benchmarks/sequence_models.py" in result["command"]
+
+
 def test_committed_ddp_scaling_result_has_what_the_page_shows():
     result = json.loads((RESULTS / "ddp-scaling-cpu.json").read_text())
     for key in ("device", "device_name", "cores", "torch", "genlab", "date", "batch_size", "steps", "repeats",
