@@ -139,6 +139,7 @@ sweep: install
 ## bench: the benchmarks under benchmarks/
 bench: install
 	$(BIN)/python benchmarks/fit_overhead.py
+	$(BIN)/python benchmarks/sequence_models.py
 	$(BIN)/python benchmarks/rnn_sampling.py
 	$(BIN)/python benchmarks/efficiency.py
 	$(BIN)/python benchmarks/ddp_scaling.py
