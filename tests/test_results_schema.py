@@ -34,6 +34,7 @@ OTHER_FORMATS = {
     "book/06_future/results/efficiency-cpu.json": "benchmarks/efficiency.py",
     "book/appendix/results/ddp-scaling-cpu.json": "benchmarks/ddp_scaling.py",
     "book/appendix/results/fit-overhead-cpu.json": "benchmarks/fit_overhead.py",
+    "book/appendix/results/sequence-models-cpu.json": "benchmarks/sequence_models.py",
 }
 TOP_LEVEL = {"name": str, "title": str, "error": str, "device": str, "seeds": list, "columns": list,
              "notes": list, "published": list, "runs": list, "rows": list}
