@@ -76,6 +76,14 @@ def inversion_scores(model: BiGAN, x_train: torch.Tensor, y_train: torch.Tensor,
     return {"code_1nn": (y_train[nearest] == y_held).float().mean().item(), "class_kept": kept.float().mean().item()}
 
 
+def _train_and_sample(build: Callable[[], GenerativeModel], seed: int, device: torch.device, *, steps: int,
+                      batch_size: int, bernoulli: bool) -> tuple[GenerativeModel, torch.Tensor]:
+    """The protocol's training and sampling: on the training half, as many samples as the held-out half holds."""
+    x_train, y_train, x_held, y_held = _data()
+    return train_and_sample_images(build, x_train, len(x_held), seed, device, steps=steps, batch_size=batch_size,
+                                   labels=y_train, condition=y_held, bernoulli=bernoulli, sample_offset=SAMPLE_OFFSET)
+
+
 def train_and_score(build: Callable[[], GenerativeModel], seed: int, device: torch.device, *, steps: int,
                     batch_size: int, bernoulli: bool = False) -> dict[str, float]:
     """Train `build()` under `seed` on the training half and score as many samples as the held-out half holds.
@@ -83,9 +91,7 @@ def train_and_score(build: Callable[[], GenerativeModel], seed: int, device: tor
     bernoulli: a Bernoulli VAE, trained on [0, 1] and scored on its decoder means mapped back to [-1, 1].
     """
     x_train, y_train, x_held, y_held = _data()
-    model, samples = train_and_sample_images(build, x_train, len(x_held), seed, device, steps=steps,
-                                             batch_size=batch_size, labels=y_train, condition=y_held,
-                                             bernoulli=bernoulli, sample_offset=SAMPLE_OFFSET)
+    model, samples = _train_and_sample(build, seed, device, steps=steps, batch_size=batch_size, bernoulli=bernoulli)
     scores = _score(samples, x_held, y_held if model.conditional else None)
     if isinstance(model, BiGAN):
         scores |= inversion_scores(model, x_train, y_train, x_held, y_held)
@@ -190,10 +196,8 @@ def row_samples(name: str, seed: int, n: int = 24, device: torch.device | str = 
     if not 1 <= n <= len(_data()[2]):
         raise ValueError(f"n must be between 1 and {len(_data()[2])} (the held-out half), got {n}")
     recipe = _recipe(name, raw)
-    x_train, y_train, x_held, y_held = _data()
-    _, samples = train_and_sample_images(recipe.build, x_train, len(x_held), seed, torch.device(device),
-                                         steps=recipe.steps, batch_size=recipe.batch_size, labels=y_train,
-                                         condition=y_held, bernoulli=name in BERNOULLI, sample_offset=SAMPLE_OFFSET)
+    _, samples = _train_and_sample(recipe.build, seed, torch.device(device), steps=recipe.steps,
+                                   batch_size=recipe.batch_size, bernoulli=name in BERNOULLI)
     return samples[:n].cpu()
 
 
